@@ -1,0 +1,42 @@
+# Two entry points on a new machine: `make book` and `make test`. Both create (or reuse) .venv and
+# install everything the project needs from its own files.
+PYTHON ?= python3
+VENV ?= .venv
+PARAMS ?= demo
+# The CPU wheel of torch is installed before anything that depends on it (captum), so pip never
+# resolves a multi-GB CUDA build on a CPU machine. Override for a GPU build, e.g.
+#   make book TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MATHJAX := node_modules/mathjax/es5/tex-chtml.js
+
+.PHONY: install book run test clean
+
+install: $(STAMP) $(MATHJAX)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install $(TORCH_SPEC)
+	$(BIN)/python -m pip install -e ".[test]"
+	touch $(STAMP)
+
+$(MATHJAX): package.json
+	npm install --no-audit --no-fund --no-package-lock
+	touch $(MATHJAX)
+
+book: install
+	$(BIN)/flarelib book --params $(PARAMS)
+
+run: install
+	$(BIN)/flarelib run --params $(PARAMS)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf runs _build

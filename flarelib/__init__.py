@@ -1,0 +1,9 @@
+"""flarelib: the tested helper library of the flare-forecasting compendium.
+
+All computation lives here; the chapter notebooks call it, show results and explain them.
+"""
+
+from flarelib.chapter import Chapter, open_chapter, read_record, source_caption
+
+__all__ = ["Chapter", "open_chapter", "read_record", "source_caption"]
+__version__ = "0.1.0"

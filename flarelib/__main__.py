@@ -1,0 +1,5 @@
+import sys
+
+from flarelib.cli import main
+
+sys.exit(main())

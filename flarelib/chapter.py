@@ -1,0 +1,114 @@
+"""What a chapter notebook uses to read earlier artifacts, save its own and record its numbers.
+
+Chapters hand artifacts to each other only through the run folder, `runs/<name>/<chapter>/`, so
+any chapter can be re-run alone. Each chapter records its headline numbers in `record.json`
+beside its executed notebook; tests and later chapters read them back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from flarelib.paths import resolve
+
+RECORD = "record.json"
+
+SOURCE_CAPTIONS = {
+    "synthetic": "Data source: synthetic (the embedded, seeded teaching world; not the Sun).",
+    "archive": "Data source: archive (real public SHARP/SMARP keyword tables and NOAA flare catalogues).",
+    "jsoc": "Data source: jsoc (real SMARP/SHARP data from JSOC and the GOES flare catalogue).",
+}
+
+
+class MissingArtifact(FileNotFoundError):
+    """An earlier chapter's artifact that is not in the run folder."""
+
+
+def source_caption(source: str) -> str:
+    """The sentence every figure and table caption carries: which data source ran."""
+    try:
+        return SOURCE_CAPTIONS[source]
+    except KeyError:
+        raise ValueError(f"unknown data source {source!r}; expected one of {sorted(SOURCE_CAPTIONS)}")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe numbers (numpy scalars to Python; NaN to None, which JSON lacks)."""
+    if hasattr(value, "item") and callable(value.item):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class Chapter:
+    """One chapter's folder in a run: its artifacts, figures and recorded numbers."""
+
+    def __init__(self, name: str, run_dir: str | Path, params: dict[str, Any]):
+        self.name = name
+        self.run_dir = resolve(run_dir)
+        self.folder = self.run_dir / name
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.params = dict(params)
+        self.source = str(self.params.get("source", "synthetic"))
+        self._write({"chapter": name, "source": self.source, "params": _plain(self.params), "numbers": {}})
+
+    @property
+    def caption(self) -> str:
+        return source_caption(self.source)
+
+    def path(self, filename: str) -> Path:
+        """Where this chapter writes an artifact."""
+        target = self.folder / filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def input(self, chapter: str, filename: str) -> Path:
+        """An artifact of an earlier chapter; a clear error if that chapter has not produced it."""
+        source = self.run_dir / chapter / filename
+        if not source.exists():
+            raise MissingArtifact(
+                f"chapter {self.name} needs {source}, which chapter {chapter} has not written in "
+                f"{self.run_dir}: run it first (flarelib run --only {chapter}) or run the book from it "
+                f"(flarelib run --from {chapter})"
+            )
+        return source
+
+    def record(self, **numbers: Any) -> dict[str, Any]:
+        """Add headline numbers to `record.json`; returns everything recorded so far."""
+        data = self.recorded()
+        data["numbers"].update(_plain(numbers))
+        self._write(data)
+        return data["numbers"]
+
+    def recorded(self) -> dict[str, Any]:
+        return json.loads((self.folder / RECORD).read_text())
+
+    def savefig(self, fig: Any, name: str, dpi: int = 120) -> Path:
+        """Save a matplotlib figure in the chapter's `figures/` folder as PNG."""
+        target = self.path(f"figures/{name}.png")
+        fig.savefig(target, dpi=dpi, bbox_inches="tight")
+        return target
+
+    def _write(self, data: dict[str, Any]) -> None:
+        (self.folder / RECORD).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def open_chapter(name: str, run_dir: str | Path, **params: Any) -> Chapter:
+    """Start a chapter: create its run folder and record its parameters and data source."""
+    return Chapter(name, run_dir, params)
+
+
+def read_record(run_dir: str | Path, chapter: str) -> dict[str, Any]:
+    """The record a chapter wrote in a run folder (for tests and later chapters)."""
+    path = resolve(run_dir) / chapter / RECORD
+    if not path.exists():
+        raise MissingArtifact(f"{path} does not exist: chapter {chapter} has not run in {run_dir}")
+    return json.loads(path.read_text())

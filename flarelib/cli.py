@@ -1,0 +1,66 @@
+"""Command line: `flarelib book|run|build|params` (also `python -m flarelib`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from flarelib.params import ParamsError, load_params, to_plain
+from flarelib.paths import project_root, resolve
+from flarelib.runner import RunError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flarelib", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_options = argparse.ArgumentParser(add_help=False)
+    run_options.add_argument("--params", default="demo", help="parameter set: a name in params/ or a YAML path")
+    run_options.add_argument("-p", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                             help="override one parameter (repeatable); the value is read as YAML")
+    run_options.add_argument("--run-dir", help="run folder (default: runs/<parameter set name>)")
+    execute = argparse.ArgumentParser(add_help=False)
+    execute.add_argument("--only", nargs="+", metavar="CHAPTER", help="run only these chapters")
+    execute.add_argument("--from", dest="start", metavar="CHAPTER", help="run this chapter and all after it")
+    execute.add_argument("--force", action="store_true", help="re-run chapters even if unchanged")
+    build = argparse.ArgumentParser(add_help=False)
+    build.add_argument("--no-strict", action="store_true", help="let Sphinx warnings pass")
+    commands.add_parser("book", parents=[run_options, execute, build], help="run the chapters, then build the HTML book")
+    commands.add_parser("run", parents=[run_options, execute], help="run the chapters into the run folder")
+    commands.add_parser("build", parents=[run_options, build], help="build the HTML book from a finished run")
+    commands.add_parser("params", parents=[run_options], help="print the resolved parameter set")
+    return parser
+
+
+def _run_dir(args: argparse.Namespace, params_file: Path) -> Path:
+    return resolve(args.run_dir) if args.run_dir else project_root() / "runs" / params_file.stem
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        params, params_file = load_params(args.params, args.overrides)
+        run_dir = _run_dir(args, params_file)
+        if args.command == "params":
+            import yaml
+
+            print(yaml.safe_dump(to_plain(params), sort_keys=False), end="")
+            return 0
+        began = time.perf_counter()
+        if args.command in {"book", "run"}:
+            from flarelib.runner import run_chapters
+
+            print(f"Running the chapters of {params_file.name} (source: {params.source}) into {run_dir}")
+            run_chapters(params, params_file, run_dir, only=args.only, start=args.start, force=args.force)
+        if args.command in {"book", "build"}:
+            from flarelib.book import build_book
+
+            print("Building the HTML book with Jupyter Book ...")
+            index = build_book(run_dir, strict=not args.no_strict)
+            print(f"Book: {index}")
+        print(f"Finished in {time.perf_counter() - began:.1f} s")
+        return 0
+    except (ParamsError, RunError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2 if isinstance(error, ParamsError) else 1

@@ -1,0 +1,153 @@
+"""Parameter sets: `params/NAME.yaml` plus `key=value` overrides, validated strictly.
+
+One flat model serves every chapter, so a chapter's `parameters` cell is a subset of these keys
+and papermill can inject plain values. Unknown keys and wrong types are errors that name the key
+and the file, because a misspelled parameter silently ignored is a wrong experiment.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from flarelib.paths import project_root
+
+Source = Literal["synthetic", "archive", "jsoc"]
+DatasetName = Literal["SHARP_ONLY", "FUSED_SHARP", "SMARP_ONLY", "FUSED_SMARP"]
+ModelName = Literal["LSTM", "CNN"]
+
+
+class ParamsError(ValueError):
+    """A parameter set that cannot be used; the message names the file and the key."""
+
+
+class Params(BaseModel):
+    """Every parameter of the compendium, with the study's values as documentation."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    # Data
+    source: Source = Field("synthetic", description="Where the data come from.")
+    data_dir: str = Field("../shared/data", description="Real reference tables (source: archive).")
+    cache_dir: str = Field(".cache/jsoc", description="Download cache (source: jsoc).")
+    seed: int = Field(0, ge=0, description="Seed of the synthetic world and of the first experiment.")
+    # Sampling (Section 2.4 of the study)
+    observation_hours: float = Field(24.0, gt=0)
+    prediction_hours: float = Field(24.0, gt=0)
+    cadence_minutes: float = Field(96.0, gt=0)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    val_fraction: float = Field(0.2, gt=0, lt=1)
+    standardization: Literal["train", "global"] = Field(
+        "train", description="train: statistics from the training split (leak-free); global: the study's."
+    )
+    image_size: int = Field(128, ge=16, le=512, description="CNN input size in pixels (square).")
+    # Training (Section 3.1)
+    max_epochs: int = Field(20, ge=1)
+    lstm_patience: int = Field(5, ge=1)
+    cnn_patience: int = Field(10, ge=1)
+    batch_size: int = Field(64, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    # Experiments (Section 4.1)
+    datasets: tuple[DatasetName, ...] = ("SHARP_ONLY", "FUSED_SHARP", "SMARP_ONLY", "FUSED_SMARP")
+    models: tuple[ModelName, ...] = ("LSTM", "CNN")
+    n_experiments: int = Field(10, ge=1)
+    workers: int = Field(0, ge=0, description="Parallel workers of the sweep; 0 means one per core.")
+    scheduler_address: str | None = Field(None, description="An existing dask scheduler, if any.")
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with the YAML 1.2 float rule, so `1e-3` is a number and not the string '1e-3'."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d[\d_]*\.?[\d_]*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\.inf|\.nan)$", re.X),
+    list("-+0123456789."),
+)
+
+
+def _yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)
+
+
+def params_dir() -> Path:
+    return project_root() / "params"
+
+
+def resolve_params_file(name_or_path: str | Path) -> Path:
+    """`demo` -> params/demo.yaml; an existing path is taken as it is."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        return path
+    candidate = params_dir() / f"{name_or_path}.yaml"
+    if not candidate.exists():
+        known = ", ".join(sorted(p.stem for p in params_dir().glob("*.yaml")))
+        raise ParamsError(f"no parameter set named {name_or_path!r} (known: {known})")
+    return candidate
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """`key=value` with the value read as YAML, so `seed=3` is an int and `models=[LSTM]` a list."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ParamsError(f"override {text!r} is not of the form key=value")
+    return key.strip(), _yaml(raw) if raw.strip() else ""
+
+
+def _normalise(values: dict[str, Any]) -> dict[str, Any]:
+    """YAML gives lists; the model holds tuples (immutable, hashable). Ints are fine as floats."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        field = Params.model_fields.get(key)
+        if isinstance(value, list):
+            value = tuple(value)
+        elif field is not None and field.annotation is float and type(value) is int:
+            value = float(value)
+        out[key] = value
+    return out
+
+
+def _describe(error: ValidationError, where: str) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if item["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(item["loc"][0]), Params.model_fields, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            lines.append(f"{where}: unknown key {key!r}{hint}")
+        else:
+            lines.append(f"{where}: key {key!r}: {item['msg']} (got {item.get('input')!r})")
+    return "\n".join(lines)
+
+
+def validate(values: dict[str, Any], where: str) -> Params:
+    try:
+        return Params(**_normalise(values))
+    except ValidationError as error:
+        raise ParamsError(_describe(error, where)) from None
+
+
+def load_params(name_or_path: str | Path, overrides: list[str] | None = None) -> tuple[Params, Path]:
+    """Read a parameter set, apply overrides, validate. Returns the set and the file it came from."""
+    path = resolve_params_file(name_or_path)
+    try:
+        raw = _yaml(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: a parameter set is a mapping of key: value")
+    validate(raw, str(path))
+    for text in overrides or []:
+        key, value = parse_override(text)
+        raw[key] = value
+    return validate(raw, f"{path} with overrides {overrides}" if overrides else str(path)), path
+
+
+def to_plain(params: Params) -> dict[str, Any]:
+    """Plain JSON/YAML values (tuples as lists) for papermill and the run record."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.model_dump().items()}

@@ -1,0 +1,73 @@
+"""End to end: every chapter executed by papermill on params/smoke.yaml, then the HTML book built.
+
+Fails if any chapter raises, if the book does not build (warnings are errors), if the chapters
+appear out of order, or if a page would need the network to render.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from flarelib.book import build_book
+from flarelib.chapter import read_record
+from flarelib.params import load_params, to_plain
+from flarelib.runner import run_chapters
+from flarelib.toc import chapters
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, Path, list]:
+    out = tmp_path_factory.mktemp("e2e")
+    params, path = load_params("smoke")
+    run_dir = out / "runs" / "smoke"
+    results = run_chapters(params, path, run_dir)
+    index = build_book(run_dir, output=out)
+    return run_dir, index, results
+
+
+def test_every_chapter_ran_and_recorded_its_source_and_parameters(built, root):
+    run_dir, _, results = built
+    names = [spec.name for spec in chapters(root)]
+    assert [r.name for r in results] == names and {r.status for r in results} == {"ran"}
+    smoke = to_plain(load_params("smoke")[0])
+    for name in names:
+        record = read_record(run_dir, name)
+        assert record["chapter"] == name and record["source"] == "synthetic"
+        assert all(smoke[k] == v for k, v in record["params"].items())
+        assert (run_dir / name / f"{name}.ipynb").exists()
+
+
+def test_a_second_run_skips_every_chapter(built):
+    run_dir, _, _ = built
+    params, path = load_params("smoke")
+    assert {r.status for r in run_chapters(params, path, run_dir)} == {"skipped"}
+
+
+def test_the_book_shows_the_chapters_in_toc_order(built, root):
+    _, index, _ = built
+    html = index.parent
+    intro = (html / "book" / "intro.html").read_text()
+    names = [spec.name for spec in chapters(root)]
+    positions = [intro.index(f"notebooks/{name}.html") for name in names]
+    assert positions == sorted(positions)
+    for name in names:
+        page = (html / "notebooks" / f"{name}.html").read_text()
+        assert "Data source: synthetic" in page, f"{name} does not say which source ran"
+
+
+def test_the_book_opens_offline(built):
+    _, index, _ = built
+    html = index.parent
+    for page in html.rglob("*.html"):
+        text = page.read_text()
+        remote = re.findall(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(https?:)?//[^"]+"', text)
+        assert not remote, f"{page.name} loads {remote} from the network"
+    intro = (html / "book" / "intro.html").read_text()
+    mathjax = re.search(r'<script[^>]+src="([^"]*mathjax[^"?]*)', intro)
+    assert mathjax and (html / "book" / mathjax.group(1)).resolve().is_file()
+    assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()

@@ -1,0 +1,83 @@
+"""The committed chapters: order, outline, parameters cells, no outputs."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+
+import nbformat
+import pytest
+import yaml
+
+from flarelib.params import Params, load_params
+from flarelib.toc import chapters, toc_files
+
+EXPECTED = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stacking", "07_significance",
+            "08_attribution"]
+
+
+def notebooks(root):
+    return {spec.name: nbformat.read(spec.notebook, as_version=4) for spec in chapters(root)}
+
+
+def parameters_cell(nb):
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell is tagged `parameters`"
+    return tagged[0]
+
+
+def test_chapters_are_the_eight_of_the_study_in_order(root):
+    assert [spec.name for spec in chapters(root)] == EXPECTED
+
+
+def test_every_file_of_the_toc_exists(root):
+    for entry in toc_files(root):
+        assert any((root / entry).with_suffix(s).exists() for s in (".md", ".ipynb")), entry
+
+
+def test_no_notebook_is_committed_with_outputs(root):
+    tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=root, capture_output=True, text=True).stdout.split()
+    paths = [root / p for p in tracked] or sorted((root / "notebooks").glob("*.ipynb"))
+    assert paths
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+        assert not dirty, f"{path.name} has outputs or execution counts in cells {dirty}: clear them"
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_parameters_cell_holds_plain_values_that_are_demo_defaults(root, name):
+    nb = notebooks(root)[name]
+    demo = load_params("demo")[0].model_dump()
+    tree = ast.parse(parameters_cell(nb).source)
+    names = []
+    for statement in tree.body:
+        assert isinstance(statement, ast.Assign) and len(statement.targets) == 1, "one plain assignment a line"
+        key = statement.targets[0].id
+        value = ast.literal_eval(statement.value)  # raises unless the value is a plain literal
+        names.append(key)
+        if key == "run_dir":
+            continue
+        assert key in Params.model_fields, f"{name}: {key} is not a parameter of flarelib.params.Params"
+        expected = demo[key]
+        assert (tuple(value) if isinstance(value, list) else value) == expected, f"{name}: {key} differs from demo"
+    assert "run_dir" in names and "source" in names
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_chapter_outline(root, name):
+    nb = notebooks(root)[name]
+    text = "\n".join(c.source for c in nb.cells)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert "**Prerequisites.**" in text and "## Summary" in text and "**Next:**" in text
+    assert f"open_chapter({name!r}, run_dir" in text, "the chapter opens its own run folder"
+    assert "chapter.record(" in text, "the chapter records its headline numbers"
+    needs = nb.metadata.get("flarelib", {}).get("needs")
+    assert needs is not None and all(EXPECTED.index(n) < EXPECTED.index(name) for n in needs)
+
+
+def test_book_config_is_strict_and_never_executes(root):
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    assert config["execute"] == {"execute_notebooks": "off", "allow_errors": False}
+    assert config["only_build_toc_files"] is True
+    assert not config["sphinx"]["config"]["mathjax_path"].startswith("http")
