@@ -71,3 +71,80 @@ def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TinyProject:
     project = TinyProject(tmp_path / "project")
     monkeypatch.setenv("FLARE_ROOT", str(project.root))
     return project
+
+
+class FileServer:
+    """A loopback HTTP server for download tests: serves files from a folder, honours Range
+    requests, and can cut the connection half-way through the next response."""
+
+    def __init__(self, folder: Path):
+        import http.server
+        import threading
+
+        self.folder = folder
+        self.requests: list[dict] = []
+        self.cut_next = 0  # how many coming responses to cut half-way
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_GET(self):
+                path = server.folder / self.path.lstrip("/").split("?")[0]
+                server.requests.append({"path": self.path, "range": self.headers.get("Range")})
+                if not path.is_file():
+                    self.send_error(404)
+                    return
+                body = path.read_bytes()
+                start = 0
+                if rng := self.headers.get("Range"):
+                    start = int(rng.split("=")[1].split("-")[0])
+                    if start >= len(body):
+                        self.send_error(416)
+                        return
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                else:
+                    self.send_response(200)
+                part = body[start:]
+                self.send_header("Content-Length", str(len(part)))
+                self.end_headers()
+                if server.cut_next:
+                    server.cut_next -= 1
+                    self.wfile.write(part[: len(part) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(part)
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def file_server(tmp_path: Path):
+    folder = tmp_path / "served"
+    folder.mkdir()
+    server = FileServer(folder)
+    yield server
+    server.close()
+
+
+def write_fits(path: Path, shape: tuple[int, int] = (40, 60), seed: int = 0, dtype=None) -> Path:
+    """A small FITS image with checksums, like a JSOC export file."""
+    import numpy as np
+    from astropy.io import fits
+
+    data = np.random.default_rng(seed).normal(0, 100, shape)
+    if dtype is not None:
+        data = data.astype(dtype)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fits.PrimaryHDU(data).writeto(path, checksum=True, overwrite=True)
+    return path

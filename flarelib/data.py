@@ -1,0 +1,93 @@
+"""Build the data store from the run's source: the one place that knows which source ran."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from flarelib.paths import resolve
+from flarelib.store import Store, StoreError, apply_study_filters, open_store, settings_json, write_store
+
+
+def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle24: int, overlap_regions: int,
+                    workers: int = 0) -> Store:
+    """Generate the embedded world and write it as a store (magnetograms rendered on read)."""
+    from flarelib.synthetic import WorldSettings, flare_catalogue, generate_regions, keyword_records, regions_to_json
+
+    settings = WorldSettings(seed=seed, regions_cycle23=regions_cycle23, regions_cycle24=regions_cycle24,
+                             overlap_regions=overlap_regions)
+    regions = generate_regions(settings)
+    records = keyword_records(regions, settings, workers=workers, progress=True)
+    flares = flare_catalogue(regions, settings)
+    provenance = {"source": "synthetic", "query": settings_json(settings),
+                  "note": "the embedded teaching world of flarelib.synthetic; not the Sun"}
+    world = {"settings": settings_json(settings), "regions": regions_to_json(regions)}
+    return open_store(write_store(folder, records, flares, provenance, world))
+
+
+def build_jsoc(folder: Path, cache_dir: str, jsoc_email: str | None, with_images: bool = True) -> Store:
+    """Query SMARP, SHARP and the GOES catalogue (needs a network; fails at once without one)."""
+    from flarelib.hek import GoesCatalogue
+    from flarelib.jsoc import SERIES, JsocClient, image_stats
+
+    cache = resolve(cache_dir)
+    client = JsocClient(cache, email=jsoc_email)
+    catalogue = GoesCatalogue(cache)
+    tables = []
+    for series in SERIES.values():
+        records = client.keywords(series)
+        kept, _ = apply_study_filters(records, series.bad_quality_bits)
+        if with_images:
+            records = _attach_images(client, series, records, kept, image_stats)
+        tables.append(records)
+    records = pd.concat(tables, ignore_index=True)
+    flares = catalogue.flares(pd.Timestamp("1996-01-01"), pd.Timestamp("2021-01-01"))
+    provenance = {"source": "jsoc", "query": {s.series: {"series": s.name, "keywords": s.keywords,
+                                                          "start": str(s.start), "end": str(s.end)} for s in SERIES.values()}}
+    return open_store(write_store(folder, records, flares, provenance))
+
+
+def _attach_images(client, series, records: pd.DataFrame, kept: pd.DataFrame, image_stats) -> pd.DataFrame:
+    """Fetch the cutouts of the records the study keeps and add FILE, BITMAP_FILE, NX, NY, NAN_PIXELS."""
+    files = []
+    for arpnum, group in kept.groupby("ARPNUM"):
+        found = client.cutouts(series, int(arpnum), group.T_REC.min(), group.T_REC.max())
+        files.append(found.assign(ARPNUM=arpnum))
+    if not files:
+        return records
+    files = pd.concat(files, ignore_index=True)
+    stats = pd.DataFrame([image_stats(path) for path in files.FILE])
+    files = pd.concat([files, stats], axis=1)
+    return records.merge(files, on=["ARPNUM", "T_REC"], how="left")
+
+
+def build_store(folder: str | Path, source: str, **params) -> Store:
+    """Write the store of a run's data chapter from its parameters."""
+    folder = resolve(folder)
+    if source == "synthetic":
+        return build_synthetic(folder, params["seed"], params["regions_cycle23"], params["regions_cycle24"],
+                               params["overlap_regions"], params.get("workers", 0))
+    if source == "jsoc":
+        return build_jsoc(folder, params["cache_dir"], params.get("jsoc_email"))
+    raise StoreError(f"source {source!r} cannot build a store with magnetograms yet; use synthetic or jsoc")
+
+
+def bad_quality_bits(series: str, source: str) -> int:
+    """Which QUALITY bits make a record bad, for a series of a source."""
+    if source == "synthetic":
+        from flarelib.synthetic import BAD_QUALITY
+
+        return BAD_QUALITY
+    from flarelib.jsoc import SERIES
+
+    return SERIES[series].bad_quality_bits
+
+
+def filter_store(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The study's record filters applied per series; returns kept and dropped (with reasons)."""
+    kept, dropped = [], []
+    for series, records in store.records.groupby("SERIES", sort=False):
+        k, d = apply_study_filters(records, bad_quality_bits(str(series), store.source))
+        kept.append(k), dropped.append(d)
+    return pd.concat(kept, ignore_index=True), pd.concat(dropped, ignore_index=True)

@@ -1,0 +1,154 @@
+"""The on-disk data model every chapter reads, whichever source wrote it.
+
+A store is a folder:
+
+- `records.csv`: one row per record (SERIES SMARP|SHARP, ARPNUM, T_REC, NOAA_ARS, NOAA_NUM,
+  LAT_FWT, LON_FWT, QUALITY, USFLUXL, MEANGBL, R_VALUE, AREA, NX, NY, NAN_PIXELS), as ingested,
+  before the study's filters;
+- `flares.csv`: the flare catalogue as ingested (start, peak, end, GOES class string, NOAA AR);
+- `provenance.json`: source, query or settings, creation time, software versions;
+- the magnetograms, read lazily: FITS files listed in `records.csv` (jsoc), or re-rendered from
+  `world.json` (synthetic).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flarelib.goes import parse_classes
+
+KEYWORDS = ["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]
+RECORD_COLUMNS = ["SERIES", "ARPNUM", "T_REC", "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "QUALITY",
+                  *KEYWORDS, "NX", "NY", "NAN_PIXELS"]
+FLARE_COLUMNS = ["start_time", "peak_time", "end_time", "goes_class", "noaa_ar"]
+
+
+class StoreError(ValueError):
+    """A store that is missing or malformed; the message names the file and the problem."""
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in ("flare-compendium", "numpy", "pandas", "scipy", "drms", "sunpy", "astropy"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def write_store(folder: Path, records: pd.DataFrame, flares: pd.DataFrame, provenance: dict[str, Any],
+                world: dict[str, Any] | None = None) -> Path:
+    """Write a store; `provenance` must name the `source`."""
+    missing = [c for c in RECORD_COLUMNS if c not in records.columns]
+    if missing:
+        raise StoreError(f"records lack the columns {missing}")
+    folder.mkdir(parents=True, exist_ok=True)
+    records.to_csv(folder / "records.csv", index=False)
+    flares[FLARE_COLUMNS].to_csv(folder / "flares.csv", index=False)
+    stamp = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "versions": _versions()}
+    (folder / "provenance.json").write_text(json.dumps({**provenance, **stamp}, indent=2, default=str) + "\n")
+    if world is not None:
+        (folder / "world.json").write_text(json.dumps(world) + "\n")
+    return folder
+
+
+@dataclass(frozen=True)
+class CleanFlares:
+    flares: pd.DataFrame  # parsed, with `peak_flux`; unknown classes removed
+    rejected: pd.DataFrame  # the rows removed and why
+
+
+class Store:
+    """Read access to a store; tables load on first use, magnetograms one record at a time."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        for name in ("records.csv", "flares.csv", "provenance.json"):
+            if not (self.folder / name).exists():
+                raise StoreError(f"{self.folder} is not a data store: {name} is missing (run the data chapter)")
+        self.provenance = json.loads((self.folder / "provenance.json").read_text())
+        self.source = self.provenance["source"]
+
+    @cached_property
+    def records(self) -> pd.DataFrame:
+        table = pd.read_csv(self.folder / "records.csv", parse_dates=["T_REC"], dtype={"NOAA_ARS": str})
+        table["NOAA_ARS"] = table["NOAA_ARS"].fillna("")
+        return table
+
+    @cached_property
+    def raw_flares(self) -> pd.DataFrame:
+        table = pd.read_csv(self.folder / "flares.csv", parse_dates=["start_time", "peak_time", "end_time"],
+                            dtype={"goes_class": str})
+        table["noaa_ar"] = table["noaa_ar"].astype("Int64")
+        table["goes_class"] = table["goes_class"].fillna("")  # an empty class stays empty, to be reported
+        return table
+
+    @cached_property
+    def flares(self) -> CleanFlares:
+        """The catalogue with peak fluxes; unknown or malformed classes are dropped and listed."""
+        raw = self.raw_flares
+        parsed = parse_classes(raw["goes_class"])
+        clean = raw.assign(peak_flux=parsed.flux).dropna(subset=["peak_flux"]).reset_index(drop=True)
+        rejected = raw.loc[parsed.rejected.index].assign(reason=parsed.rejected["reason"])
+        return CleanFlares(clean, rejected)
+
+    @cached_property
+    def _world(self) -> tuple[Any, list[Any]]:
+        from flarelib.synthetic import WorldSettings, regions_from_json
+
+        world = json.loads((self.folder / "world.json").read_text())
+        return WorldSettings(**world["settings"]), regions_from_json(world["regions"])
+
+    def magnetogram(self, series: str, arpnum: int, t_rec: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        """The line-of-sight magnetogram (G) and bitmap of one record."""
+        rows = self.records[(self.records.SERIES == series) & (self.records.ARPNUM == arpnum) & (self.records.T_REC == t_rec)]
+        if rows.empty:
+            raise StoreError(f"no record {series} {arpnum} at {t_rec} in {self.folder}")
+        row = rows.iloc[0]
+        if self.source == "synthetic":
+            from flarelib.synthetic import CADENCE_H, EPOCH, INSTRUMENTS, observe
+
+            settings, regions = self._world
+            instrument = next(i for i in INSTRUMENTS.values() if i.series == series)
+            step = int(round((row.T_REC - EPOCH) / pd.Timedelta(hours=CADENCE_H)))
+            obs = observe(regions[int(row.REGION)], instrument, step, settings)
+            return obs.magnetogram, obs.bitmap
+        from flarelib.fitsio import read_cutout
+
+        return read_cutout(self.folder / row.FILE, self.folder / row.BITMAP_FILE)
+
+
+def open_store(folder: str | Path) -> Store:
+    return Store(folder)
+
+
+STUDY_FILTERS = {
+    "bad quality": lambda r, bad_bits: (r["QUALITY"].astype("int64") & bad_bits) != 0,
+    "beyond +-70 degrees of central meridian": lambda r, _: ~(r["LON_FWT"].abs() <= 70),
+    "no NOAA active region": lambda r, _: r["NOAA_NUM"].fillna(0) < 1,
+}
+
+
+def apply_study_filters(records: pd.DataFrame, bad_quality_bits: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Section 2.1: keep good-quality records within +-70 degrees of central meridian that match at
+    least one NOAA region. Returns the kept records and the dropped ones with every reason."""
+    reasons = pd.DataFrame({name: rule(records, bad_quality_bits) for name, rule in STUDY_FILTERS.items()})
+    dropped = reasons.any(axis=1)
+    why = reasons[dropped].apply(lambda row: "; ".join(row.index[row]), axis=1)
+    return records[~dropped].reset_index(drop=True), records[dropped].assign(reason=why).reset_index(drop=True)
+
+
+def settings_json(settings: Any) -> dict[str, Any]:
+    return asdict(settings)
