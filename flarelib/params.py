@@ -35,7 +35,12 @@ class Params(BaseModel):
     source: Source = Field("synthetic", description="Where the data come from.")
     data_dir: str = Field("../shared/data", description="Real reference tables (source: archive).")
     cache_dir: str = Field(".cache/jsoc", description="Download cache (source: jsoc).")
+    jsoc_email: str | None = Field(None, description="A JSOC-registered address, for cutout exports (source: jsoc).")
     seed: int = Field(0, ge=0, description="Seed of the synthetic world and of the first experiment.")
+    # The synthetic world (source: synthetic): regions per cycle, and regions seen by both instruments
+    regions_cycle23: int = Field(80, ge=1)
+    regions_cycle24: int = Field(60, ge=1)
+    overlap_regions: int = Field(10, ge=0, description="Regions in May-Oct 2010, seen by MDI and HMI.")
     # Sampling (Section 2.4 of the study)
     observation_hours: float = Field(24.0, gt=0)
     prediction_hours: float = Field(24.0, gt=0)
