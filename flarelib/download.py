@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from flarelib.network import retry
 
@@ -84,4 +84,4 @@ def fetch_all(items: Iterable[tuple[str, Path]], check: Check | None = None, des
               **options) -> list[Fetched]:
     """Fetch many files with a progress bar; what is already complete is not fetched again."""
     items = list(items)
-    return [fetch(url, path, check, **options) for url, path in tqdm(items, desc=desc, unit="file")]
+    return [fetch(url, path, check, **options) for url, path in tqdm(items, desc=desc, unit="file", disable=None)]

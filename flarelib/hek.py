@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from flarelib.network import require_service, retry
 
@@ -52,7 +52,7 @@ class GoesCatalogue:
         edges = list(pd.date_range(start.normalize().replace(day=1), end, freq="MS")) + [end]
         parts = []
         months = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-        for a, b in tqdm(months, desc="GOES flares", unit="month"):
+        for a, b in tqdm(months, desc="GOES flares", unit="month", disable=None):
             path = self.cache_dir / f"{a:%Y%m}.csv"
             if not path.exists():
                 frame = hek_to_frame(retry(lambda: self.search(a, b), f"HEK query {a:%Y-%m}"))

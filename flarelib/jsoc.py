@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from flarelib.download import fetch_all
 from flarelib.fitsio import verify_fits
@@ -104,7 +104,7 @@ class JsocClient:
         """Every record of the series in [start, end) with the study's keywords (cached by chunk)."""
         parts = []
         spans = chunks(start or series.start, end or series.end)
-        for a, b in tqdm(spans, desc=f"{series.series} keywords", unit="chunk"):
+        for a, b in tqdm(spans, desc=f"{series.series} keywords", unit="chunk", disable=None):
             path = self._chunk_file(series, a)
             if not path.exists():
                 answer = retry(lambda: self.client.query(record_set(series, a, b), key=series.keywords),

@@ -30,6 +30,14 @@ def dropped_summary(dropped_records: pd.DataFrame, store: Store) -> pd.DataFrame
     for reason, group in dropped_records.assign(reason=dropped_records["reason"].str.split("; ")).explode("reason").groupby("reason"):
         for series, count in group.groupby("SERIES").size().items():
             rows.append({"what": f"{series} records", "reason": reason, "count": int(count)})
+    records = store.records
+    flagged = {"NaN keyword": records[["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]].isna().any(axis=1)}
+    if "NAN_PIXELS" in records:
+        flagged["NaN pixels"] = records["NAN_PIXELS"].fillna(0) > 0
+    for reason, mask in flagged.items():
+        for series, count in records[mask].groupby("SERIES").size().items():
+            rows.append({"what": f"{series} records", "reason": f"{reason} (kept; the sampling chapter applies "
+                         "the study's bad-record rule)", "count": int(count)})
     flares = store.flares
     rejected = flares.rejected["reason"].str.replace(r"^'.*' is not a GOES class.*$", "unknown or malformed class", regex=True)
     for reason, count in rejected.value_counts().items():
@@ -58,14 +66,13 @@ def plot_per_year(records: pd.DataFrame, flares: pd.DataFrame, caption: str) -> 
             top.bar(table.index, table[series], color=colour, alpha=0.8, label=f"{series} records")
     top.set_ylabel("records per year")
     top.legend(frameon=False)
-    bottom_edge = np.zeros(len(counts))
     for letter in [c for c in "ABCMX" if c in counts]:
-        bottom.bar(counts.index, counts[letter], bottom=bottom_edge, color=CLASS_COLOURS[letter], label=letter)
-        bottom_edge += counts[letter].to_numpy()
+        bottom.plot(counts.index, counts[letter].replace(0, np.nan), marker="o", ms=3, color=CLASS_COLOURS[letter],
+                    label=f"{letter} class")
     bottom.set_yscale("log")
     bottom.set_ylabel("flares per year")
     bottom.set_xlabel("year")
-    bottom.legend(title="GOES class", ncol=5, frameon=False, fontsize=8)
+    bottom.legend(ncol=5, frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     fig.suptitle(caption, fontsize=9, y=0.995)
     fig.tight_layout()
     return fig

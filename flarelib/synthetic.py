@@ -293,11 +293,11 @@ def keyword_records(regions: list[Region], settings: WorldSettings, workers: int
     Regions render in `workers` processes (0: one per core); the result does not depend on it."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     workers = workers or os.cpu_count() or 1
     jobs = [(region, instrument, _gaps(settings, instrument)) for instrument in (MDI, HMI) for region in regions]
-    bar = tqdm(total=len(jobs), desc="rendering records", unit="region", disable=not progress)
+    bar = tqdm(total=len(jobs), desc="rendering records", unit="region", disable=None if progress else True)
     if workers == 1:
         tables = [_region_records(r, i, g, settings) for r, i, g in jobs if bar.update() or True]
     else:
