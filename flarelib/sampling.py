@@ -17,10 +17,20 @@ from flarelib.goes import is_strong
 QUIET, WEAK, STRONG = "QUIET", "WEAK", "STRONG"
 
 
-def region_flares(flares: pd.DataFrame, noaa_ars: str) -> pd.DataFrame:
-    """The flares of a region: those whose NOAA number is one of the region's (comma-separated)."""
+def region_flares(flares: pd.DataFrame, noaa_ars: str, index: dict | None = None) -> pd.DataFrame:
+    """The flares of a region: those whose NOAA number is one of the region's (comma-separated).
+
+    `index` (from `flares_by_region`) avoids scanning the catalogue once per region."""
     numbers = [int(n) for n in str(noaa_ars).split(",") if n.strip()]
-    return flares[flares["noaa_ar"].isin(numbers)] if numbers else flares.iloc[:0]
+    if index is None:
+        return flares[flares["noaa_ar"].isin(numbers)] if numbers else flares.iloc[:0]
+    rows = [index[n] for n in numbers if n in index]
+    return flares.iloc[np.concatenate(rows)] if rows else flares.iloc[:0]
+
+
+def flares_by_region(flares: pd.DataFrame) -> dict:
+    """Row positions of the flares of each NOAA number."""
+    return {int(k): v for k, v in flares.reset_index(drop=True).groupby("noaa_ar").indices.items()}
 
 
 def _count(times: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -59,10 +69,105 @@ def label_records(records: pd.DataFrame, flares: pd.DataFrame, **periods: pd.Tim
 
     `flares` needs `peak_time`, `noaa_ar` and a parsed `peak_flux`."""
     out = []
+    flares = flares.reset_index(drop=True)
+    index = flares_by_region(flares)
     for (series, arpnum), group in records.groupby(["SERIES", "ARPNUM"], sort=False):
-        mine = region_flares(flares, group["NOAA_ARS"].iloc[0])
+        mine = region_flares(flares, group["NOAA_ARS"].iloc[0], index)
         labels = label_windows(group["T_REC"].to_numpy(), mine["peak_time"].to_numpy(), mine["peak_flux"].to_numpy(), **periods)
         labels.insert(0, "ARPNUM", arpnum)
         labels.insert(0, "SERIES", series)
         out.append(labels)
     return pd.concat(out, ignore_index=True)
+
+
+# --- Samples: windows of records, the bad-record rules, keyword sequences (Section 2.3) -------------
+
+KEYWORDS = ["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]
+
+
+def window_slots(steps: np.ndarray, length: int) -> np.ndarray:
+    """For records at integer cadence steps (sorted), the row of each of the `length` slots of the
+    window ending at every record: shape (n, length), -1 where the slot has no record (a gap)."""
+    lookup = np.full(steps[-1] - steps[0] + 1, -1, dtype=np.int64)
+    lookup[steps - steps[0]] = np.arange(steps.size)
+    slots = steps[:, None] - np.arange(length - 1, -1, -1)[None, :] - steps[0]
+    return np.where(slots >= 0, lookup[np.clip(slots, 0, None)], -1)
+
+
+def bad_records(records: pd.DataFrame) -> np.ndarray:
+    """Per record: NaN pixels or a NaN keyword (the size rule needs the window, see `sample_windows`)."""
+    bad = records[KEYWORDS].isna().any(axis=1).to_numpy()
+    if "NAN_PIXELS" in records:
+        bad |= records["NAN_PIXELS"].fillna(0).to_numpy() > 0
+    return bad
+
+
+def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16, cadence: pd.Timedelta = pd.Timedelta(minutes=96),
+                   max_bad: int = 2, size_tolerance: int = 2, **periods: pd.Timedelta) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every window of every region with its activity, label, bad-record count and whether the study
+    keeps it; and the windows' keyword sequences, shape (n, length, 4), gaps and bad records filled
+    from the nearest good record of the window.
+
+    A record is bad if its magnetogram has NaN pixels, its height or width is more than
+    `size_tolerance` pixels from the window's median, or a keyword is NaN; a missing record (a gap)
+    counts as bad. A window is dropped with more than `max_bad` bad records or a bad last record."""
+    frames, sequences = [], []
+    flares = flares.reset_index(drop=True)
+    index = flares_by_region(flares)
+    has_size = {"NX", "NY"} <= set(records.columns) and records[["NX", "NY"]].notna().all().all()
+    for (series, arpnum), group in records.sort_values("T_REC").groupby(["SERIES", "ARPNUM"], sort=False):
+        steps = ((group["T_REC"] - group["T_REC"].iloc[0]) / cadence).round().astype(np.int64).to_numpy()
+        slots = window_slots(steps, length)
+        present = slots >= 0
+        bad = np.where(present, bad_records(group)[np.clip(slots, 0, None)], True)
+        if has_size:
+            for column in ("NX", "NY"):
+                size = np.where(present, group[column].to_numpy(dtype=float)[np.clip(slots, 0, None)], np.nan)
+                median = np.nanmedian(size, axis=1, keepdims=True)
+                bad |= np.abs(size - median) > size_tolerance
+        mine = region_flares(flares, group["NOAA_ARS"].iloc[0], index)
+        labels = label_windows(group["T_REC"].to_numpy(), mine["peak_time"].to_numpy(), mine["peak_flux"].to_numpy(), **periods)
+        n_bad = bad.sum(axis=1)
+        keep = labels["label"].notna().to_numpy() & (n_bad <= max_bad) & ~bad[:, -1]
+        labels.insert(0, "ARPNUM", arpnum)
+        labels.insert(0, "SERIES", series)
+        labels["n_bad"] = n_bad
+        labels["last_bad"] = bad[:, -1]
+        labels["keep"] = keep
+        frames.append(labels)
+        sequences.append(_fill_sequences(group[KEYWORDS].to_numpy(dtype=np.float32), slots, bad))
+    samples = pd.concat(frames, ignore_index=True)
+    return samples, np.concatenate(sequences) if sequences else np.empty((0, length, len(KEYWORDS)), np.float32)
+
+
+def _fill_sequences(values: np.ndarray, slots: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Keyword sequences of the windows, with bad or missing slots taken from the nearest earlier
+    good slot (or, at the start, the nearest later one)."""
+    good = ~bad
+    index = np.where(good, np.arange(slots.shape[1])[None, :], -1)
+    forward = np.maximum.accumulate(index, axis=1)
+    backward_index = np.where(good, np.arange(slots.shape[1])[None, :], slots.shape[1])
+    backward = np.minimum.accumulate(backward_index[:, ::-1], axis=1)[:, ::-1]
+    chosen = np.where(forward >= 0, forward, backward)
+    chosen = np.clip(chosen, 0, slots.shape[1] - 1)
+    rows = np.take_along_axis(slots, chosen, axis=1)
+    out = values[np.clip(rows, 0, None)]
+    out[rows < 0] = np.nan  # a window with no good record at all (always dropped)
+    return out
+
+
+def evolution_table(samples: pd.DataFrame) -> pd.DataFrame:
+    """Table 2 (left): windows of every evolution type per series, after the bad-record rules."""
+    usable = samples[(samples["n_bad"] <= 2) & ~samples["last_bad"]]
+    order = [QUIET, WEAK, STRONG]
+    table = pd.crosstab([usable["SERIES"], usable["observation"]], usable["prediction"])
+    return table.reindex(columns=order, fill_value=0).reindex(
+        pd.MultiIndex.from_product([sorted(usable["SERIES"].unique()), order], names=["SERIES", "observation"]), fill_value=0)
+
+
+def class_balance(samples: pd.DataFrame) -> pd.DataFrame:
+    """Table 3: kept positives and negatives per series and the event rate."""
+    kept = samples[samples["keep"]]
+    table = kept.groupby("SERIES")["label"].agg(positive=lambda s: int(s.sum()), negative=lambda s: int((~s.astype(bool)).sum()))
+    table["event_rate"] = table["positive"] / (table["positive"] + table["negative"])
+    return table

@@ -130,6 +130,27 @@ class Store:
         return read_cutout(self.folder / row.FILE, self.folder / row.BITMAP_FILE)
 
 
+    def pixel_grid(self, series: str, arpnum: int, t_rec: pd.Timestamp, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Longitude from central meridian and latitude (degrees) of the columns and rows of a cutout."""
+        row = self.records[(self.records.SERIES == series) & (self.records.ARPNUM == arpnum) & (self.records.T_REC == t_rec)].iloc[0]
+        if self.source == "synthetic":
+            from flarelib.synthetic import INSTRUMENTS
+
+            cdelt = next(i for i in INSTRUMENTS.values() if i.series == series).cdelt_deg
+            lon0, lat0, crpix1, crpix2 = row.LON_FWT, row.LAT_FWT, (shape[1] + 1) / 2, (shape[0] + 1) / 2
+            cdelt1 = cdelt2 = cdelt
+        else:
+            from flarelib.fitsio import read_header
+
+            header = read_header(self.folder / row.FILE)
+            lon0 = (header["CRVAL1"] - header["CRLN_OBS"] + 180) % 360 - 180
+            lat0, crpix1, crpix2 = header["CRVAL2"], header["CRPIX1"], header["CRPIX2"]
+            cdelt1, cdelt2 = header["CDELT1"], header["CDELT2"]
+        lon = lon0 + (np.arange(shape[1]) + 1 - crpix1) * cdelt1
+        lat = lat0 + (np.arange(shape[0]) + 1 - crpix2) * cdelt2
+        return lon, lat
+
+
 def open_store(folder: str | Path) -> Store:
     return Store(folder)
 

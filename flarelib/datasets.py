@@ -1,0 +1,201 @@
+"""Splits by active region, undersampling, standardization and the four datasets (Sections 2.4-2.5, 4.1).
+
+SHARP_ONLY / SMARP_ONLY: 20% of the series' regions form the test set, 20% of the rest the
+validation set, the rest the training set. FUSED_SHARP / FUSED_SMARP: the same validation and test
+sets, and every region of the other series joins the training set. In every split the majority
+class is randomly undersampled to the minority's size. Every step is a function of the seed, and
+the validation and test sets of a seed are the same for a series' single and fused datasets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DATASETS = {"SHARP_ONLY": ("SHARP", False), "FUSED_SHARP": ("SHARP", True),
+            "SMARP_ONLY": ("SMARP", False), "FUSED_SMARP": ("SMARP", True)}
+OTHER = {"SHARP": "SMARP", "SMARP": "SHARP"}
+SPLITS = ("train", "val", "test")
+
+
+def rng_for(seed: int, *purpose: object) -> np.random.Generator:
+    digest = hashlib.sha256(repr((seed, *purpose)).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def split_regions(arpnums: np.ndarray, seed: int, series: str, test_fraction: float = 0.2,
+                  val_fraction: float = 0.2) -> dict[int, str]:
+    """Assign each region of a series to train, val or test (a function of seed and series only)."""
+    regions = np.unique(np.asarray(arpnums))
+    order = rng_for(seed, "split", series).permutation(regions)
+    n_test = int(round(test_fraction * regions.size))
+    n_val = int(round(val_fraction * (regions.size - n_test)))
+    names = ["test"] * n_test + ["val"] * n_val + ["train"] * (regions.size - n_test - n_val)
+    return {int(r): name for r, name in zip(order, names)}
+
+
+def undersample(samples: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Keep all of the minority class and as many of the majority, chosen at random."""
+    positive, negative = samples[samples["label"]], samples[~samples["label"]]
+    small, large = (positive, negative) if len(positive) <= len(negative) else (negative, positive)
+    chosen = large.iloc[np.sort(rng.choice(len(large), size=len(small), replace=False))]
+    return pd.concat([small, chosen]).sort_index()
+
+
+def make_dataset(samples: pd.DataFrame, name: str, seed: int, test_fraction: float = 0.2,
+                 val_fraction: float = 0.2) -> pd.DataFrame:
+    """The kept samples of one dataset and seed, with a `split` column, balanced in every split.
+
+    `samples` are kept windows with SERIES, ARPNUM and a boolean `label`; the index is kept, so
+    the rows can be matched to sequences and images."""
+    series, fused = DATASETS[name]
+    mine = samples[samples["SERIES"] == series]
+    assignment = split_regions(mine["ARPNUM"].to_numpy(), seed, series, test_fraction, val_fraction)
+    mine = mine.assign(split=mine["ARPNUM"].map(assignment))
+    parts = []
+    for split in ("val", "test"):  # drawn from (seed, series, split): shared by single and fused datasets
+        parts.append(undersample(mine[mine["split"] == split], rng_for(seed, "undersample", series, split)))
+    train = mine[mine["split"] == "train"]
+    if fused:
+        train = pd.concat([train, samples[samples["SERIES"] == OTHER[series]].assign(split="train")])
+    parts.append(undersample(train, rng_for(seed, "undersample", name, "train")))
+    return pd.concat(parts).sort_values(["split", "SERIES", "ARPNUM", "end"])
+
+
+def tally(dataset: pd.DataFrame) -> pd.Series:
+    """Positives and negatives per split: one row of Table 5."""
+    counts = dataset.groupby(["split", "label"]).size()
+    return pd.Series({f"{split} {'positive' if label else 'negative'}": int(counts.get((split, label), 0))
+                      for split in SPLITS for label in (True, False)})
+
+
+@dataclass(frozen=True)
+class Standardizer:
+    """Z-scores per instrument for keywords, and one pixel mean/std (SHARP's) for magnetograms."""
+
+    keyword_mean: dict[str, np.ndarray]
+    keyword_std: dict[str, np.ndarray]
+    pixel_mean: float
+    pixel_std: float
+
+    def keywords(self, values: np.ndarray, series: np.ndarray) -> np.ndarray:
+        out = np.empty_like(values, dtype=np.float32)
+        for name in np.unique(series):
+            rows = series == name
+            out[rows] = (values[rows] - self.keyword_mean[name]) / self.keyword_std[name]
+        return out
+
+    def pixels(self, images: np.ndarray) -> np.ndarray:
+        return ((images - self.pixel_mean) / self.pixel_std).astype(np.float32)
+
+
+def fit_standardizer(records: pd.DataFrame, keywords: list[str], pixels: np.ndarray) -> Standardizer:
+    """Statistics from the given records (per series) and SHARP pixel values.
+
+    Leak-free use passes the records of the training regions only; the study's global choice passes
+    every record (its authors' code marks that as a leak to fix)."""
+    means, stds = {}, {}
+    for name, group in records.groupby("SERIES"):
+        values = group[keywords].to_numpy(dtype=float)
+        means[str(name)] = np.nanmean(values, axis=0)
+        stds[str(name)] = np.nanstd(values, axis=0)
+    pixels = np.asarray(pixels, dtype=float)
+    return Standardizer(means, stds, float(np.nanmean(pixels)), float(np.nanstd(pixels)))
+
+
+def to_xarray(dataset: pd.DataFrame, sequences: np.ndarray, images: np.ndarray | None, keywords: list[str],
+              attrs: dict) -> "xarray.Dataset":
+    """One dataset file's content: split, label, region and time of each sample, its keyword
+    sequence and (when there are magnetograms) its image, with the standardization used."""
+    import xarray as xr
+
+    variables = {
+        "split": ("sample", dataset["split"].to_numpy().astype(str)),
+        "label": ("sample", dataset["label"].to_numpy().astype(np.int8)),
+        "series": ("sample", dataset["SERIES"].to_numpy().astype(str)),
+        "arpnum": ("sample", dataset["ARPNUM"].to_numpy().astype(np.int64)),
+        "t_end": ("sample", pd.to_datetime(dataset["end"]).to_numpy()),
+        "sequence": (("sample", "step", "keyword"), sequences.astype(np.float32)),
+    }
+    if images is not None:
+        variables["image"] = (("sample", "y", "x"), images.astype(np.float32))
+    return xr.Dataset(variables, coords={"keyword": keywords}, attrs=attrs)
+
+
+def read_dataset(path) -> "xarray.Dataset":
+    """A dataset file written by the sampling chapter, loaded into memory."""
+    import xarray as xr
+
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        return ds.load()
+
+
+def experiment_seeds(seed: int, n_experiments: int) -> list[int]:
+    """The seeds of the repeated random experiments: seed, seed + 1, ..."""
+    return [seed + k for k in range(n_experiments)]
+
+
+def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, sequences: np.ndarray, folder,
+                   names: list[str], seeds: list[int], test_fraction: float, val_fraction: float,
+                   standardization: str, image_size: int, keywords: list[str], with_images: bool = True,
+                   caption: str = "") -> pd.DataFrame:
+    """Write `<name>_seed<seed>.nc` for every dataset and seed; return Table 5 for all of them.
+
+    Statistics: `train` uses the training regions' records and training images of each dataset
+    (leak-free); `global` uses every kept record and every image, as the study's code did."""
+    from pathlib import Path
+
+    from flarelib.images import last_record_images
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    usable = samples[samples["keep"]].assign(label=lambda d: d["label"].astype(bool))
+    datasets = {(n, s): make_dataset(usable, n, s, test_fraction, val_fraction) for s in seeds for n in names}
+    images = None
+    if with_images:
+        needed = sorted(set().union(*(set(d.index) for d in datasets.values())))
+        rendered = last_record_images(store, usable.loc[needed], image_size)
+        images = dict(zip(needed, rendered))
+    rows = []
+    for (name, seed), dataset in datasets.items():
+        train = dataset[dataset["split"] == "train"]
+        note = ""
+        if standardization == "train" and train.empty:
+            note = "the training split is empty (no positive sample): statistics of all records were used"
+        if standardization == "train" and not train.empty:
+            regions = set(zip(train["SERIES"], train["ARPNUM"]))
+            stats_records = kept_records[[r in regions for r in zip(kept_records["SERIES"], kept_records["ARPNUM"])]]
+            stats_pixels = np.stack([images[i] for i in train.index]) if images else np.zeros(1)
+        else:
+            stats_records = kept_records
+            sharp = [i for i in images if usable.at[i, "SERIES"] == "SHARP"] if images else []
+            stats_pixels = np.stack([images[i] for i in sharp]) if sharp else np.zeros(1)
+        scaler = fit_standardizer(stats_records, keywords, stats_pixels)
+        seq = scaler.keywords(sequences[dataset.index], dataset["SERIES"].to_numpy())
+        img = scaler.pixels(np.stack([images[i] for i in dataset.index])) if images and len(dataset) else None
+        if images and not len(dataset):
+            img = np.zeros((0, image_size, image_size), np.float32)
+        attrs = {"dataset": name, "seed": seed, "standardization": standardization, "image_size": image_size,
+                 "source_caption": caption, "note": note, "pixel_mean": scaler.pixel_mean, "pixel_std": scaler.pixel_std,
+                 **{f"keyword_mean_{k}": v.tolist() for k, v in scaler.keyword_mean.items()},
+                 **{f"keyword_std_{k}": v.tolist() for k, v in scaler.keyword_std.items()}}
+        to_xarray(dataset, seq, img, keywords, _netcdf_attrs(attrs)).to_netcdf(
+            folder / f"{name}_seed{seed}.nc", engine="h5netcdf")
+        rows.append(tally(dataset).rename((name, seed)))
+    table = pd.DataFrame(rows)
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["dataset", "seed"])
+    return table
+
+
+def _netcdf_attrs(attrs: dict) -> dict:
+    """netCDF attributes hold numbers, strings and lists of numbers only."""
+    return {k: (np.asarray(v, dtype=float) if isinstance(v, list) else v) for k, v in attrs.items()}
+
+
+def dataset_path(folder, name: str, seed: int):
+    from pathlib import Path
+
+    return Path(folder) / f"{name}_seed{seed}.nc"

@@ -1,0 +1,157 @@
+"""MDI and HMI on one scale (Section 2.2, Figures 1 and 2 of the study).
+
+Co-temporal TARP/HARP pairs of the overlap period are sampled every 8 hours; the pixels inside the
+intersection of the two bounding boxes and within +-70 degrees of central meridian are compared,
+HMI subsampled 4x in both dimensions. Their Q-Q relation gives a multiplicative factor (the study:
+1.099; Liu et al. 2012: 1.40), with an uncertainty by bootstrap over pairs. Each SMARP keyword is
+regressed on its SHARP counterpart (the study: USFLUXL r = 0.970, MEANGBL r = 0.796).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from flarelib.images import SUBSAMPLE, subsample
+from flarelib.overview import co_temporal_pairs
+from flarelib.sampling import KEYWORDS
+
+QUANTILES = np.linspace(0.005, 0.995, 199)
+
+
+def co_temporal_records(kept: pd.DataFrame, every: pd.Timedelta | None = pd.Timedelta(hours=8)) -> pd.DataFrame:
+    """(ARPNUM_SMARP, ARPNUM_SHARP, T_REC) of every pair's shared records, thinned to one per `every`."""
+    rows = []
+    for pair in co_temporal_pairs(kept).itertuples():
+        shared = np.intersect1d(kept[(kept.SERIES == "SMARP") & (kept.ARPNUM == pair.ARPNUM_SMARP)].T_REC.to_numpy(),
+                                kept[(kept.SERIES == "SHARP") & (kept.ARPNUM == pair.ARPNUM_SHARP)].T_REC.to_numpy())
+        times = pd.DatetimeIndex(shared)
+        if every is not None and len(times):
+            bucket = ((times - times[0]) / every).astype(int)
+            times = times[~pd.Index(bucket).duplicated()]
+        rows += [(pair.ARPNUM_SMARP, pair.ARPNUM_SHARP, t) for t in times]
+    return pd.DataFrame(rows, columns=["ARPNUM_SMARP", "ARPNUM_SHARP", "T_REC"])
+
+
+def matched_pixels(store, smarp: int, sharp: int, t_rec: pd.Timestamp, limit_deg: float = 70.0) -> dict[str, np.ndarray]:
+    """MDI pixels and 4x-subsampled HMI pixels inside both bounding boxes and within +-limit degrees."""
+    out = {}
+    grids = {}
+    for series, arpnum in (("SMARP", smarp), ("SHARP", sharp)):
+        field, _ = store.magnetogram(series, arpnum, t_rec)
+        lon, lat = store.pixel_grid(series, arpnum, t_rec, field.shape)
+        factor = SUBSAMPLE[series]
+        grids[series] = (subsample(field, factor), lon[::factor], lat[::factor])
+    lon_lo = max(g[1].min() for g in grids.values())
+    lon_hi = min(g[1].max() for g in grids.values())
+    lat_lo = max(g[2].min() for g in grids.values())
+    lat_hi = min(g[2].max() for g in grids.values())
+    for series, (field, lon, lat) in grids.items():
+        inside = ((lon >= lon_lo) & (lon <= lon_hi) & (np.abs(lon) <= limit_deg))[None, :] & ((lat >= lat_lo) & (lat <= lat_hi))[:, None]
+        inside &= np.isfinite(field)
+        out[series] = field[inside]
+        out[f"{series}_lat"] = np.broadcast_to(lat[:, None], field.shape)[inside]
+    return out
+
+
+@dataclass(frozen=True)
+class QQResult:
+    pairs: pd.DataFrame  # one row per pair: arpnums, mean |latitude|, pixel counts
+    q_sharp: np.ndarray  # (pairs, quantiles) HMI quantiles
+    q_smarp: np.ndarray  # (pairs, quantiles) MDI quantiles
+    factor: float  # MDI = factor x HMI, least squares through the origin on all quantiles
+    factor_std: float  # bootstrap over pairs
+    factor_ci: tuple[float, float]  # 95% bootstrap interval
+
+
+def through_origin(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sum(x * y) / np.sum(x * x))
+
+
+def qq_study(store, kept: pd.DataFrame, every: pd.Timedelta = pd.Timedelta(hours=8), quantiles: np.ndarray = QUANTILES,
+             n_boot: int = 1000, seed: int = 0) -> QQResult:
+    """Quantiles of MDI and HMI pixels for every pair (all its 8-hourly samples pooled)."""
+    samples = co_temporal_records(kept, every)
+    if samples.empty:
+        raise ValueError("no co-temporal SMARP/SHARP records: the fusion comparison needs the 2010 overlap")
+    rows, q_sharp, q_smarp = [], [], []
+    for (smarp, sharp), group in samples.groupby(["ARPNUM_SMARP", "ARPNUM_SHARP"]):
+        pixels = [matched_pixels(store, smarp, sharp, t) for t in group.T_REC]
+        mdi = np.concatenate([p["SMARP"] for p in pixels])
+        hmi = np.concatenate([p["SHARP"] for p in pixels])
+        if mdi.size < 50 or hmi.size < 50:
+            continue
+        lat = np.concatenate([p["SMARP_lat"] for p in pixels])
+        rows.append({"ARPNUM_SMARP": smarp, "ARPNUM_SHARP": sharp, "samples": len(group), "latitude": float(np.mean(np.abs(lat))),
+                     "pixels_SMARP": mdi.size, "pixels_SHARP": hmi.size})
+        q_smarp.append(np.quantile(mdi, quantiles))
+        q_sharp.append(np.quantile(hmi, quantiles))
+    q_sharp, q_smarp = np.array(q_sharp), np.array(q_smarp)
+    factor = through_origin(q_sharp.ravel(), q_smarp.ravel())
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(q_sharp), len(q_sharp))
+        boot.append(through_origin(q_sharp[pick].ravel(), q_smarp[pick].ravel()))
+    return QQResult(pd.DataFrame(rows), q_sharp, q_smarp, factor, float(np.std(boot)),
+                    (float(np.quantile(boot, 0.025)), float(np.quantile(boot, 0.975))))
+
+
+def keyword_regression(kept: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each SMARP keyword regressed on its SHARP counterpart over all co-temporal records of the pairs.
+
+    Returns the fit per keyword (slope, intercept, Pearson r, n) and the matched records."""
+    times = co_temporal_records(kept, every=None)
+    smarp = kept[kept.SERIES == "SMARP"].set_index(["ARPNUM", "T_REC"])[KEYWORDS]
+    sharp = kept[kept.SERIES == "SHARP"].set_index(["ARPNUM", "T_REC"])[KEYWORDS]
+    matched = pd.concat([
+        sharp.loc[list(zip(times.ARPNUM_SHARP, times.T_REC))].reset_index(drop=True).add_suffix("_HMI"),
+        smarp.loc[list(zip(times.ARPNUM_SMARP, times.T_REC))].reset_index(drop=True).add_suffix("_MDI"),
+    ], axis=1)
+    fits = []
+    for key in KEYWORDS:
+        pair = matched[[f"{key}_HMI", f"{key}_MDI"]].dropna()
+        fit = stats.linregress(pair[f"{key}_HMI"], pair[f"{key}_MDI"])
+        fits.append({"keyword": key, "slope": fit.slope, "intercept": fit.intercept, "r": fit.rvalue, "n": len(pair)})
+    return pd.DataFrame(fits).set_index("keyword"), matched
+
+
+def plot_qq(result: QQResult, caption: str) -> plt.Figure:
+    """Figure 1: the Q-Q curve of every pair, coloured by latitude, and the fitted factor."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    norm = plt.Normalize(result.pairs.latitude.min(), result.pairs.latitude.max())
+    for qs, qm, lat in zip(result.q_sharp, result.q_smarp, result.pairs.latitude):
+        ax.plot(qs, qm, ".", ms=2, color=plt.cm.viridis(norm(lat)))
+    edge = float(np.max(np.abs([result.q_sharp, result.q_smarp])))
+    line = np.array([-edge, edge])
+    ax.plot(line, line, "k:", lw=1, label="identity")
+    ax.plot(line, result.factor * line, "r-", lw=1,
+            label=f"MDI = {result.factor:.3f} x HMI (+-{result.factor_std:.3f})")
+    ax.set_xlabel("HMI pixel quantile (G), subsampled 4x")
+    ax.set_ylabel("MDI pixel quantile (G)")
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="mean |latitude| (deg)")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.set_title(caption, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_keyword_regression(matched: pd.DataFrame, fits: pd.DataFrame, caption: str) -> plt.Figure:
+    """Figure 2: 2D histograms of SMARP against SHARP keywords with the least-squares line."""
+    fig, axes = plt.subplots(1, len(KEYWORDS), figsize=(3.2 * len(KEYWORDS), 3.2))
+    for ax, key in zip(axes, KEYWORDS):
+        pair = matched[[f"{key}_HMI", f"{key}_MDI"]].dropna()
+        ax.hist2d(pair.iloc[:, 0], pair.iloc[:, 1], bins=30, cmap="Blues", cmin=1)
+        fit = fits.loc[key]
+        x = np.linspace(pair.iloc[:, 0].min(), pair.iloc[:, 0].max(), 2)
+        ax.plot(x, fit.slope * x + fit.intercept, color="#ef8636")
+        ax.set_xlabel(f"{key}_HMI")
+        ax.set_ylabel(f"{key}_MDI")
+        ax.set_title(f"k={fit.slope:.3g}, b={fit.intercept:.3g}, r={fit.r:.3f}", fontsize=8)
+    fig.suptitle(caption, fontsize=8)
+    fig.tight_layout()
+    return fig

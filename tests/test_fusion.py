@@ -1,0 +1,73 @@
+"""Fusion: the bounding-box intersection on hand-made geometry, and recovery of a known MDI/HMI gain."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flarelib.data import build_synthetic, filter_store
+from flarelib.fusion import keyword_regression, matched_pixels, qq_study, through_origin
+from flarelib.synthetic import MDI
+
+T = pd.Timestamp("2010-06-01")
+
+
+class BoxStore:
+    """MDI cutout spanning longitudes -10..+10 deg, HMI cutout -5..+15 (4x finer), both 0..5 deg latitude."""
+
+    def magnetogram(self, series, arpnum, t_rec):
+        if series == "SMARP":
+            return np.full((42, 167), 2.0), None
+        return np.full((167, 667), 1.0), None
+
+    def pixel_grid(self, series, arpnum, t_rec, shape):
+        start = -10.0 if series == "SMARP" else -5.0
+        step = 0.12 if series == "SMARP" else 0.03
+        return start + step * np.arange(shape[1]), step * np.arange(shape[0])
+
+
+def test_only_pixels_inside_both_boxes_are_compared():
+    pixels = matched_pixels(BoxStore(), 1, 2, T)
+    # the intersection spans longitudes -5..+10: 126 MDI columns of 0.12 deg; HMI subsampled 4x has the same pitch
+    assert pixels["SMARP"].size == 42 * np.count_nonzero((-10 + 0.12 * np.arange(167) >= -5))
+    assert abs(pixels["SHARP"].size - pixels["SMARP"].size) <= 2 * 42
+    assert set(np.unique(pixels["SMARP"])) == {2.0} and set(np.unique(pixels["SHARP"])) == {1.0}
+
+
+def test_pixels_beyond_70_degrees_are_left_out():
+    class Limb(BoxStore):
+        def pixel_grid(self, series, arpnum, t_rec, shape):
+            lon, lat = super().pixel_grid(series, arpnum, t_rec, shape)
+            return lon + 65.0, lat
+
+    pixels = matched_pixels(Limb(), 1, 2, T)
+    kept_columns = np.count_nonzero(((-10 + 0.12 * np.arange(167)) >= -5) & ((-10 + 0.12 * np.arange(167)) + 65 <= 70))
+    assert pixels["SMARP"].size == 42 * kept_columns
+
+
+def test_through_origin():
+    x = np.array([1.0, 2.0, 3.0])
+    assert through_origin(x, 1.5 * x) == pytest.approx(1.5)
+
+
+@pytest.fixture(scope="module")
+def overlap_store(tmp_path_factory):
+    return build_synthetic(tmp_path_factory.mktemp("fusion") / "store", 5, 2, 2, 4, workers=0)
+
+
+def test_the_qq_factor_recovers_the_worlds_mdi_gain(overlap_store):
+    kept, _ = filter_store(overlap_store)
+    result = qq_study(overlap_store, kept, n_boot=200)
+    assert len(result.pairs) >= 2
+    # the world's MDI gain is 1.10; blurring and noise move the Q-Q slope by a few percent only
+    assert result.factor == pytest.approx(MDI.gain, abs=0.05)
+    assert result.factor_ci[0] < result.factor < result.factor_ci[1]
+
+
+def test_keyword_regression_on_co_temporal_records(overlap_store):
+    kept, _ = filter_store(overlap_store)
+    fits, matched = keyword_regression(kept)
+    assert list(fits.index) == ["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]
+    assert fits.loc["USFLUXL", "r"] > 0.9 and fits.loc["USFLUXL", "slope"] == pytest.approx(MDI.gain, rel=0.15)
+    assert (fits["n"] > 10).all() and len(matched) >= fits["n"].max()

@@ -1,0 +1,159 @@
+"""Windows, the bad-record rules, splits by region, undersampling and the four datasets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flarelib.datasets import DATASETS, build_datasets, fit_standardizer, make_dataset, read_dataset, split_regions, tally
+from flarelib.sampling import KEYWORDS, class_balance, evolution_table, sample_windows
+
+T0 = pd.Timestamp("2012-01-01")
+STEP = pd.Timedelta(minutes=96)
+
+
+def region(arpnum: int, n: int, series: str = "SHARP", noaa: str = "11111", **bad) -> pd.DataFrame:
+    """n consecutive good records of one region; `bad` maps a column to {record index: value}."""
+    table = pd.DataFrame({"SERIES": series, "ARPNUM": arpnum, "T_REC": T0 + STEP * np.arange(n), "NOAA_ARS": noaa,
+                          "USFLUXL": 1e22 + np.arange(n), "MEANGBL": 50.0, "R_VALUE": 3.0, "AREA": 500.0,
+                          "NX": 100, "NY": 80, "NAN_PIXELS": 0})
+    for column, changes in bad.items():
+        for index, value in changes.items():
+            table.loc[index, column] = value
+    return table
+
+
+NO_FLARES = pd.DataFrame({"peak_time": pd.to_datetime([]), "noaa_ar": pd.array([], dtype="Int64"), "peak_flux": []})
+
+
+def windows(records: pd.DataFrame, flares: pd.DataFrame = NO_FLARES):
+    return sample_windows(records, flares)
+
+
+def test_a_full_window_holds_16_records_and_the_first_15_windows_lack_24_hours():
+    samples, sequences = windows(region(1, 20))
+    assert sequences.shape == (20, 16, 4)
+    assert samples.n_bad.tolist()[:16] == [15 - i for i in range(16)]
+    assert samples.keep.tolist() == [False] * 13 + [True] * 7  # up to 2 missing records are tolerated
+    assert sequences[19, :, 0].tolist() == (1e22 + np.arange(4, 20)).astype(np.float32).tolist()
+
+
+@pytest.mark.parametrize("bad", [{"NAN_PIXELS": {10: 3}}, {"USFLUXL": {10: np.nan}}, {"NX": {10: 103}}, {"NY": {10: 77}}])
+def test_each_kind_of_bad_record(bad):
+    samples, _ = windows(region(1, 30, **bad))
+    by_end = samples.set_index(samples.end)
+    assert by_end.loc[T0 + 10 * STEP, "last_bad"]  # a window ending on it is dropped
+    assert not by_end.loc[T0 + 10 * STEP, "keep"]
+    assert by_end.loc[T0 + 20 * STEP, "n_bad"] == 1 and by_end.loc[T0 + 20 * STEP, "keep"]
+
+
+def test_a_size_within_two_pixels_is_fine():
+    samples, _ = windows(region(1, 30, NX={10: 102}, NY={11: 78}))
+    assert samples.n_bad.iloc[15:].max() == 0
+
+
+def test_more_than_two_bad_records_drop_the_window_and_gaps_count_as_bad():
+    three = region(1, 30, USFLUXL={20: np.nan, 22: np.nan, 24: np.nan})
+    by_end = windows(three)[0].set_index("end")
+    assert by_end.loc[T0 + 25 * STEP, "n_bad"] == 3 and not by_end.loc[T0 + 25 * STEP, "keep"]
+    gap = region(1, 30).drop(index=[20, 21, 22])  # three missing records
+    by_end = windows(gap)[0].set_index("end")
+    assert by_end.loc[T0 + 25 * STEP, "n_bad"] == 3 and not by_end.loc[T0 + 25 * STEP, "keep"]
+    assert by_end.loc[T0 + 29 * STEP, "n_bad"] == 3
+
+
+def test_bad_records_in_a_kept_sequence_take_the_previous_good_value():
+    _, sequences = windows(region(1, 30, USFLUXL={25: np.nan}))
+    assert sequences[29, 11, 0] == np.float32(1e22 + 24)  # slot 11 of the window ending at 29 is record 25
+    assert not np.isnan(sequences[29]).any()
+
+
+def test_labels_and_tables_from_a_flare():
+    flares = pd.DataFrame({"peak_time": [T0 + 40 * STEP + pd.Timedelta(minutes=10)], "noaa_ar": pd.array([11111], dtype="Int64"),
+                           "peak_flux": [2e-5]})
+    samples, _ = windows(region(1, 60), flares)
+    by_end = samples.set_index("end")
+    assert by_end.loc[T0 + 40 * STEP, "label"] == True  # noqa: E712 - flare 10 minutes later
+    assert pd.isna(by_end.loc[T0 + 41 * STEP, "label"])  # the flare is now in the observation period
+    # 24 h is 15 steps: the flare (step 40 + 10 min) is in the prediction period of windows ending at
+    # steps 26 to 40, and out of reach of the window ending at step 25 (quiet in both periods: negative)
+    assert by_end.loc[T0 + 26 * STEP, "label"] == True  # noqa: E712
+    assert by_end.loc[T0 + 25 * STEP, "label"] == False  # noqa: E712
+    table2 = evolution_table(samples)
+    assert table2.loc[("SHARP", "QUIET"), "STRONG"] > 0
+    table3 = class_balance(samples)
+    assert table3.loc["SHARP", "positive"] == int((samples.keep & (samples.label == True)).sum())  # noqa: E712
+
+
+def synthetic_samples(n_regions: int = 40, per_region: int = 30, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for series in ("SHARP", "SMARP"):
+        for arpnum in range(1, n_regions + 1):
+            positive = rng.uniform() < 0.3
+            labels = rng.uniform(size=per_region) < (0.3 if positive else 0.0)
+            rows += [{"SERIES": series, "ARPNUM": arpnum, "end": T0 + i * STEP, "label": bool(lab)} for i, lab in enumerate(labels)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_no_region_is_in_two_splits_and_every_split_is_balanced(seed):
+    samples = synthetic_samples()
+    for name in DATASETS:
+        ds = make_dataset(samples, name, seed)
+        assert ds.groupby(["SERIES", "ARPNUM"]).split.nunique().max() == 1
+        for split, group in ds.groupby("split"):
+            assert group.label.sum() == (~group.label).sum(), (name, split)
+
+
+def test_split_fractions_and_determinism():
+    assignment = split_regions(np.arange(1, 101), seed=7, series="SHARP")
+    counts = pd.Series(assignment).value_counts()
+    assert (counts["test"], counts["val"], counts["train"]) == (20, 16, 64)
+    assert split_regions(np.arange(1, 101), 7, "SHARP") == assignment
+    assert split_regions(np.arange(1, 101), 8, "SHARP") != assignment
+    samples = synthetic_samples()
+    pd.testing.assert_frame_equal(make_dataset(samples, "FUSED_SHARP", 3), make_dataset(samples, "FUSED_SHARP", 3))
+
+
+def test_fused_datasets_share_validation_and_test_and_add_the_other_instrument_to_training():
+    samples = synthetic_samples()
+    single, fused = make_dataset(samples, "SHARP_ONLY", 2), make_dataset(samples, "FUSED_SHARP", 2)
+    for split in ("val", "test"):
+        pd.testing.assert_frame_equal(single[single.split == split], fused[fused.split == split])
+    assert set(single.SERIES) == {"SHARP"}
+    assert set(fused[fused.split == "train"].SERIES) == {"SHARP", "SMARP"}
+    smarp_positives = int(samples[(samples.SERIES == "SMARP")].label.sum())
+    assert tally(fused)["train positive"] == tally(single)["train positive"] + smarp_positives  # as Table 5
+
+
+def test_standardizer_is_per_instrument():
+    records = pd.DataFrame({"SERIES": ["SHARP"] * 3 + ["SMARP"] * 3, **{k: [1.0, 2.0, 3.0, 10.0, 20.0, 30.0] for k in KEYWORDS}})
+    scaler = fit_standardizer(records, KEYWORDS, np.array([0.0, 2.0]))
+    values = np.array([[3.0] * 4, [30.0] * 4])
+    z = scaler.keywords(values, np.array(["SHARP", "SMARP"]))
+    assert np.allclose(z, np.sqrt(1.5))  # (3 - 2) / std(1, 2, 3) and (30 - 20) / std(10, 20, 30)
+    assert scaler.pixels(np.array([2.0])) == pytest.approx(1.0)
+
+
+class ToyStore:
+    """A store whose magnetogram of a record is a constant field equal to its ARPNUM."""
+
+    def magnetogram(self, series, arpnum, t_rec):
+        size = 64 if series == "SHARP" else 16
+        return np.full((size, size + 8), float(arpnum)), None
+
+
+def test_dataset_files_round_trip_with_leak_free_statistics(tmp_path):
+    samples = synthetic_samples(n_regions=20).assign(keep=True)
+    kept_records = samples.rename(columns={"end": "T_REC"}).assign(**{k: samples.ARPNUM.astype(float) for k in KEYWORDS})
+    sequences = np.repeat(kept_records[KEYWORDS].to_numpy(np.float32)[:, None, :], 16, axis=1)
+    table = build_datasets(ToyStore(), kept_records, samples, sequences, tmp_path, ["SHARP_ONLY"], [0], 0.2, 0.2,
+                           "train", 8, KEYWORDS)
+    ds = read_dataset(tmp_path / "SHARP_ONLY_seed0.nc")
+    assert ds.image.shape[1:] == (8, 8) and ds.sequence.shape[1:] == (16, 4)
+    train = ds.split.values == "train"
+    assert abs(float(ds.image.values[train].mean())) < 1e-5  # training pixels standardized on themselves
+    assert abs(float(ds.image.values[~train].mean())) > 1e-3  # and the others with the training statistics
+    assert int(table.loc[("SHARP_ONLY", 0), "test positive"]) == int((ds.label.values[ds.split.values == "test"] == 1).sum())
