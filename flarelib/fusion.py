@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import LogNorm
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -125,11 +126,11 @@ def plot_qq(result: QQResult, caption: str) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(5.5, 5))
     norm = plt.Normalize(result.pairs.latitude.min(), result.pairs.latitude.max())
     for qs, qm, lat in zip(result.q_sharp, result.q_smarp, result.pairs.latitude):
-        ax.plot(qs, qm, ".", ms=2, color=plt.cm.viridis(norm(lat)))
+        ax.plot(qs, qm, "o", ms=3, alpha=0.7, color=plt.cm.viridis(norm(lat)), zorder=3)
     edge = float(np.max(np.abs([result.q_sharp, result.q_smarp])))
     line = np.array([-edge, edge])
     ax.plot(line, line, "k:", lw=1, label="identity")
-    ax.plot(line, result.factor * line, "r-", lw=1,
+    ax.plot(line, result.factor * line, "r--", lw=0.8, zorder=2,
             label=f"MDI = {result.factor:.3f} x HMI (+-{result.factor_std:.3f})")
     ax.set_xlabel("HMI pixel quantile (G), subsampled 4x")
     ax.set_ylabel("MDI pixel quantile (G)")
@@ -145,7 +146,7 @@ def plot_keyword_regression(matched: pd.DataFrame, fits: pd.DataFrame, caption: 
     fig, axes = plt.subplots(1, len(KEYWORDS), figsize=(3.2 * len(KEYWORDS), 3.2))
     for ax, key in zip(axes, KEYWORDS):
         pair = matched[[f"{key}_HMI", f"{key}_MDI"]].dropna()
-        ax.hist2d(pair.iloc[:, 0], pair.iloc[:, 1], bins=30, cmap="Blues", cmin=1)
+        ax.hist2d(pair.iloc[:, 0], pair.iloc[:, 1], bins=30, cmap="viridis", cmin=1, norm=LogNorm())
         fit = fits.loc[key]
         x = np.linspace(pair.iloc[:, 0].min(), pair.iloc[:, 0].max(), 2)
         ax.plot(x, fit.slope * x + fit.intercept, color="#ef8636")
