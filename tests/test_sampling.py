@@ -157,3 +157,15 @@ def test_dataset_files_round_trip_with_leak_free_statistics(tmp_path):
     assert abs(float(ds.image.values[train].mean())) < 1e-5  # training pixels standardized on themselves
     assert abs(float(ds.image.values[~train].mean())) > 1e-3  # and the others with the training statistics
     assert int(table.loc[("SHARP_ONLY", 0), "test positive"]) == int((ds.label.values[ds.split.values == "test"] == 1).sum())
+
+
+def test_a_flare_with_no_region_labels_no_region():
+    flares = pd.DataFrame({"peak_time": [T0 + 30 * STEP], "noaa_ar": pd.array([None], dtype="Int64"), "peak_flux": [5e-4]})
+    samples, _ = windows(region(1, 60), flares)
+    assert set(samples.observation) == {"QUIET"} and set(samples.prediction) == {"QUIET"}
+
+
+def test_a_region_with_two_noaa_numbers_takes_the_flares_of_both():
+    flares = pd.DataFrame({"peak_time": [T0 + 30 * STEP], "noaa_ar": pd.array([11112], dtype="Int64"), "peak_flux": [5e-4]})
+    samples, _ = windows(region(1, 60, noaa="11111,11112"), flares)
+    assert (samples.prediction == "STRONG").any()
