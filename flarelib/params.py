@@ -57,6 +57,7 @@ class Params(BaseModel):
     cnn_patience: int = Field(10, ge=1)
     batch_size: int = Field(64, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
+    dataset: DatasetName = Field("FUSED_SHARP", description="The dataset the single-model chapters train on.")
     # Experiments (Section 4.1)
     datasets: tuple[DatasetName, ...] = ("SHARP_ONLY", "FUSED_SHARP", "SMARP_ONLY", "FUSED_SMARP")
     models: tuple[ModelName, ...] = ("LSTM", "CNN")

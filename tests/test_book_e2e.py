@@ -71,3 +71,18 @@ def test_the_book_opens_offline(built):
     mathjax = re.search(r'<script[^>]+src="([^"]*mathjax[^"?]*)', intro)
     assert mathjax and (html / "book" / mathjax.group(1)).resolve().is_file()
     assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+
+
+BUILT = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn"]
+
+
+def test_built_chapters_record_their_headline_numbers(built):
+    run_dir, _, _ = built
+    numbers = {name: read_record(run_dir, name)["numbers"] for name in BUILT}
+    assert all(numbers[name]["built"] is True for name in BUILT)
+    assert numbers["01_data"]["co_temporal_pairs"] >= 1 and numbers["01_data"]["records_kept"]["SHARP"] > 0
+    assert abs(numbers["02_fusion"]["qq_factor"] - 1.10) < 0.05  # the synthetic MDI gain, recovered
+    assert sum(numbers["03_sampling"]["positives"].values()) > 0
+    for name in ("04_lstm", "05_cnn"):
+        assert numbers[name]["n_train"] > 0 and 1 <= numbers[name]["best_epoch"] <= numbers[name]["epochs"]
+        assert (run_dir / name / "model" / "predictions.csv").exists()

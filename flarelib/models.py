@@ -1,0 +1,65 @@
+"""The two base learners of the study (Section 3.1).
+
+LSTM: two stacked layers of 64 hidden units read the keyword sequence; the last output goes to a
+linear layer with two outputs. CNN after Li et al. (2020) as the study's authors implemented it:
+five convolutions of 64 channels (11x11, 11x11, 3x3, 3x3, 3x3, 'same' padding), each followed by
+batch normalisation, ReLU and 2x2 max-pooling; then linear layers of 128 and 64 units, each
+followed by batch normalisation and dropout 0.5 (no ReLU on linear layers), and a linear layer with
+two outputs. Both return logits; softmax gives the probabilities.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self, n_features: int = 4, hidden: int = 64, layers: int = 2):
+        super().__init__()
+        self.lstm = nn.LSTM(n_features, hidden, num_layers=layers, batch_first=True)
+        self.head = nn.Linear(hidden, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, steps, features)
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+class CNNLi2020(nn.Module):
+    def __init__(self, image_size: int = 128, channels: int = 64, kernels: tuple[int, ...] = (11, 11, 3, 3, 3),
+                 hidden: tuple[int, ...] = (128, 64), dropout: float = 0.5):
+        super().__init__()
+        layers: list[nn.Module] = []
+        previous = 1
+        for kernel in kernels:
+            layers += [nn.Conv2d(previous, channels, kernel, padding=kernel // 2), nn.BatchNorm2d(channels),
+                       nn.ReLU(), nn.MaxPool2d(2)]
+            previous = channels
+        self.features = nn.Sequential(*layers)
+        side = image_size // 2 ** len(kernels)
+        if side < 1:
+            raise ValueError(f"image_size {image_size} is too small for {len(kernels)} poolings (at least {2 ** len(kernels)})")
+        previous = channels * side * side
+        linear: list[nn.Module] = []
+        for width in hidden:
+            linear += [nn.Linear(previous, width), nn.BatchNorm1d(width), nn.Dropout(dropout)]
+            previous = width
+        linear.append(nn.Linear(previous, 2))
+        self.classifier = nn.Sequential(*linear)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, 1, size, size) or (batch, size, size)
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+def build_model(name: str, image_size: int = 128) -> nn.Module:
+    if name == "LSTM":
+        return LSTMClassifier()
+    if name == "CNN":
+        return CNNLi2020(image_size)
+    raise ValueError(f"unknown model {name!r}; expected LSTM or CNN")
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

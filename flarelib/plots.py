@@ -1,0 +1,133 @@
+"""Verification figures (Figures 6-8 of the study): reliability diagram, ROC, skill-score profile.
+
+Each takes one or several runs, as (labels, probabilities) pairs, and draws the mean over runs with
+a one-sigma band or error bars, so the same functions serve one model and a sweep of seeds.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import roc_curve
+
+from flarelib.metrics import tss_profile
+
+Run = tuple[np.ndarray, np.ndarray]
+BINS = np.linspace(0, 1, 11)
+GRID = np.linspace(0, 1, 101)
+
+
+def reliability(y: np.ndarray, prob: np.ndarray, bins: np.ndarray = BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Observed frequency (NaN where empty) and number of forecasts in each probability bin."""
+    which = np.clip(np.digitize(prob, bins[1:-1]), 0, len(bins) - 2)
+    counts = np.bincount(which, minlength=len(bins) - 1)
+    hits = np.bincount(which, weights=np.asarray(y, dtype=float), minlength=len(bins) - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, hits / counts, np.nan), counts
+
+
+def _mean_std(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    stack = np.vstack(rows)
+    with np.errstate(invalid="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmean(stack, axis=0), np.nanstd(stack, axis=0)
+
+
+def plot_reliability(runs: dict[str, Sequence[Run]], ax=None, bins: np.ndarray = BINS) -> plt.Axes:
+    """Observed frequency against forecast probability, with bin counts as bars and the no-skill line."""
+    ax = ax or plt.subplots(figsize=(4.5, 4.5))[1]
+    centres = (bins[:-1] + bins[1:]) / 2
+    counts_ax = ax.twinx()
+    width = (bins[1] - bins[0]) / (len(runs) + 1)
+    climatology = np.mean([np.mean(y) for group in runs.values() for y, _ in group])
+    for k, (name, group) in enumerate(runs.items()):
+        freq = [reliability(y, p, bins) for y, p in group]
+        mean, std = _mean_std([f for f, _ in freq])
+        shift = (k - (len(runs) - 1) / 2) * width * 0.3  # separate the error bars of several groups
+        ax.errorbar(centres + shift, mean, yerr=std, marker="o", ms=3, capsize=2, label=f"{name} ({len(group)} runs)")
+        counts_ax.bar(centres + (k - (len(runs) - 1) / 2) * width, np.mean([c for _, c in freq], axis=0), width=width,
+                      alpha=0.25)
+    ax.plot([0, 1], [0, 1], "k:", lw=1, label="perfect reliability")
+    ax.plot([0, 1], [climatology / 2, (1 + climatology) / 2], "k--", lw=0.8, label="no skill")
+    counts_ax.set_ylabel("forecasts per bin")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="forecast probability", ylabel="observed frequency", title="Reliability")
+    ax.set_zorder(counts_ax.get_zorder() + 1)
+    ax.patch.set_visible(False)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    return ax
+
+
+def plot_roc(runs: dict[str, Sequence[Run]], ax=None) -> plt.Axes:
+    """ROC curves interpolated on a common false-alarm grid; mean and one-sigma band over runs."""
+    ax = ax or plt.subplots(figsize=(4.5, 4.5))[1]
+    for name, group in runs.items():
+        curves = []
+        for y, p in group:
+            fpr, tpr, _ = roc_curve(y, p)
+            curves.append(np.interp(GRID, fpr, tpr))
+        mean, std = _mean_std(curves)
+        line, = ax.plot(GRID, mean, label=name)
+        ax.fill_between(GRID, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false-alarm rate (POFD)", ylabel="hit rate (POD)", title="ROC")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    return ax
+
+
+def plot_skill_profile(runs: dict[str, Sequence[Run]], ax=None) -> plt.Axes:
+    """TSS against the probability threshold; mean and one-sigma band over runs."""
+    ax = ax or plt.subplots(figsize=(4.5, 4.5))[1]
+    thresholds = GRID[1:-1]
+    for name, group in runs.items():
+        mean, std = _mean_std([tss_profile(y, p, thresholds) for y, p in group])
+        line, = ax.plot(thresholds, mean, label=name)
+        ax.fill_between(thresholds, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    ax.axvline(0.5, color="grey", lw=0.6, ls=":")
+    ax.set(xlim=(0, 1), ylim=(-0.05, 1.05), xlabel="probability threshold", ylabel="TSS", title="Skill-score profile")
+    ax.legend(fontsize=7, frameon=False, loc="lower center")
+    return ax
+
+
+def usable_runs(runs: dict[str, Sequence[Run]]) -> dict[str, list[Run]]:
+    """The runs that hold both classes (the others have no ROC or TSS); groups left empty are dropped."""
+    kept = {name: [(y, p) for y, p in group if len(np.unique(y)) == 2] for name, group in runs.items()}
+    return {name: group for name, group in kept.items() if group}
+
+
+def verification_figure(runs: dict[str, Sequence[Run]], caption: str) -> plt.Figure:
+    """The three verification panels side by side (runs lacking a class are left out)."""
+    runs = usable_runs(runs)
+    if not runs:
+        fig, ax = plt.subplots(figsize=(6, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "No run has both positive and negative samples: nothing to verify.", ha="center", va="center")
+        return fig
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
+    plot_reliability(runs, axes[0])
+    plot_roc(runs, axes[1])
+    plot_skill_profile(runs, axes[2])
+    fig.suptitle(caption, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, caption: str) -> plt.Figure:
+    """Learning curves: training and validation loss, and the validation TSS early stopping follows."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    left.plot(history.epoch, history.train_loss, "o-", ms=3, label="training loss")
+    left.plot(history.epoch, history.val_loss, "o-", ms=3, label="validation loss")
+    left.set(xlabel="epoch", ylabel="cross-entropy")
+    left.legend(frameon=False, fontsize=8)
+    right.plot(history.epoch, history.val_tss, "o-", ms=3, color="#2ca02c")
+    best = history.assign(neg=-history.val_loss).sort_values(["val_tss", "neg"], ascending=False).iloc[0]
+    right.axvline(best.epoch, color="grey", ls=":", lw=0.8, label=f"kept: epoch {int(best.epoch)}")
+    right.set(xlabel="epoch", ylabel="validation TSS", ylim=(-0.05, 1.05))
+    right.legend(frameon=False, fontsize=8)
+    fig.suptitle(caption, fontsize=8)
+    fig.tight_layout()
+    return fig
