@@ -131,3 +131,66 @@ def plot_history(history, caption: str) -> plt.Figure:
     fig.suptitle(caption, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+METHODS = ("LSTM", "CNN", "AVG", "BEST", "CROSS_ENTROPY", "BSS", "AUC", "TSS")
+
+
+def plot_stacking_tss(stacked, caption: str, metric: str = "TSS") -> plt.Figure:
+    """Figure 9: test TSS of the base learners, the baselines and the four stacking criteria per dataset."""
+    import seaborn as sns
+
+    datasets = list(dict.fromkeys(stacked.dataset))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.6), sharey=True, squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        part = stacked[stacked.dataset == dataset]
+        sns.boxplot(data=part, x="method", y=metric, order=list(METHODS), ax=ax, color="#9ecae1", fliersize=2)
+        sns.stripplot(data=part, x="method", y=metric, order=list(METHODS), ax=ax, color="k", size=2.5)
+        ax.set_title(dataset, fontsize=9)
+        ax.set_xlabel("")
+        ax.tick_params(axis="x", rotation=60, labelsize=7)
+    fig.suptitle(caption, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_alphas(stacked, caption: str) -> plt.Figure:
+    """Figure 10: the fitted weight alpha of the LSTM, per criterion and dataset."""
+    import seaborn as sns
+
+    part = stacked[stacked.method.isin(["CROSS_ENTROPY", "BSS", "AUC", "TSS"])]
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    sns.boxplot(data=part, x="dataset", y="alpha", hue="method", ax=ax, fliersize=2)
+    ax.axhline(0.5, color="grey", lw=0.6, ls=":")
+    ax.set(ylim=(-0.02, 1.02), ylabel="alpha (weight of the LSTM)", xlabel="")
+    ax.legend(fontsize=7, frameon=False, ncol=4, loc="lower center")
+    ax.set_title(caption, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_one_experiment(splits: dict, alpha: float, oracle: float, accuracy: dict, caption: str) -> plt.Figure:
+    """Figure 11: CNN against LSTM probabilities for train, validation and test, the decision boundary
+    alpha p + (1 - alpha) q = 0.5 fitted on validation (and on test, the oracle), and ACC against alpha."""
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+    line = np.linspace(0, 1, 101)
+    for ax, (name, table) in zip(axes[:3], splits.items()):
+        for label, colour in ((0, "#3b75af"), (1, "#ef8636")):
+            part = table[table.label == label]
+            ax.scatter(part.p, part.q, s=8, alpha=0.6, color=colour, label="positive" if label else "negative")
+        for a, style, text in ((alpha, "g-", f"validation alpha {alpha:.3f}"), (oracle, "m--", f"test oracle {oracle:.3f}")):
+            if name != "train" and not np.isnan(a) and a < 1:
+                ax.plot(line, (0.5 - a * line) / (1 - a), style, lw=1, label=text)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="LSTM probability p", ylabel="CNN probability q", title=name)
+        ax.legend(fontsize=6, frameon=False, loc="upper left")
+    from flarelib.stacking import ALPHAS
+
+    for name, curve in accuracy.items():
+        axes[3].plot(ALPHAS, curve, label=name)
+    if not np.isnan(alpha):
+        axes[3].axvline(alpha, color="g", lw=0.8)
+    axes[3].set(xlabel="alpha", ylabel="ACC", title="accuracy against alpha")
+    axes[3].legend(fontsize=7, frameon=False)
+    fig.suptitle(caption, fontsize=8)
+    fig.tight_layout()
+    return fig

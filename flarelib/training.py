@@ -144,12 +144,12 @@ def predictions_table(ds, split: str, prob: np.ndarray) -> pd.DataFrame:
 
 
 def train_and_predict(ds, model_name: str, settings: TrainSettings, folder: Path, image_size: int = 128) -> tuple[TrainResult, pd.DataFrame]:
-    """Fit on a dataset file's training split, keep the best checkpoint, and write the validation and
+    """Fit on a dataset file's training split, keep the best checkpoint, and write the training, validation and
     test probabilities (`predictions.csv`), the history and the checkpoint into `folder`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     result = fit(model_name, model_inputs(ds, model_name, "train"), model_inputs(ds, model_name, "val"), settings, image_size)
-    tables = [predictions_table(ds, split, predict(result.model, model_inputs(ds, model_name, split)[0])) for split in ("val", "test")]
+    tables = [predictions_table(ds, split, predict(result.model, model_inputs(ds, model_name, split)[0])) for split in ("train", "val", "test")]
     predictions = pd.concat(tables, ignore_index=True)
     predictions.to_csv(folder / "predictions.csv", index=False)
     result.history.to_csv(folder / "history.csv", index=False)

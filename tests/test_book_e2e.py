@@ -73,7 +73,7 @@ def test_the_book_opens_offline(built):
     assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
 
 
-BUILT = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn"]
+BUILT = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stacking", "07_significance"]
 
 
 def test_built_chapters_record_their_headline_numbers(built):
@@ -86,3 +86,5 @@ def test_built_chapters_record_their_headline_numbers(built):
     for name in ("04_lstm", "05_cnn"):
         assert numbers[name]["n_train"] > 0 and 1 <= numbers[name]["best_epoch"] <= numbers[name]["epochs"]
         assert (run_dir / name / "model" / "predictions.csv").exists()
+    assert numbers["06_stacking"]["cells"] == 16 and numbers["06_stacking"]["cells_failed"] == 0  # 4 x 2 x 2 seeds
+    assert numbers["07_significance"]["experiments"] == 2 and numbers["07_significance"]["tests"] > 0

@@ -1,0 +1,119 @@
+"""Which differences are significant (Section 4.1-4.2, Tables 6-8), and what the study lacks:
+bootstrap confidence intervals over active regions and a Holm correction for multiple comparisons."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+METRICS = ("ACC", "AUC", "TSS", "BSS")
+GROUPS = {"SHARP": ("FUSED_SHARP", "SHARP_ONLY"), "SMARP": ("FUSED_SMARP", "SMARP_ONLY")}
+
+
+def one_sided_p(t: float, df: int) -> float:
+    """p-value of H1: mean difference > 0, for a paired t statistic with df degrees of freedom."""
+    return float(stats.t.sf(t, df))
+
+
+def paired_greater(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """One-sided paired t-test, H1: a > b (scipy.stats.ttest_rel). Returns (t, p)."""
+    result = stats.ttest_rel(np.asarray(a, dtype=float), np.asarray(b, dtype=float), alternative="greater")
+    return float(result.statistic), float(result.pvalue)
+
+
+def table6(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Mean and standard deviation over seeds of each metric, per model and dataset."""
+    grouped = metrics.groupby(["model", "dataset"])[list(METRICS)].agg(["mean", "std"])
+    rows = []
+    for metric in METRICS:
+        for model in sorted(metrics.model.unique()):
+            row = {"metric": metric, "model": model}
+            for dataset in metrics.dataset.unique():
+                if (model, dataset) in grouped.index:
+                    row[f"{dataset} mean"] = grouped.loc[(model, dataset), (metric, "mean")]
+                    row[f"{dataset} std"] = grouped.loc[(model, dataset), (metric, "std")]
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["metric", "model"])
+
+
+def _paired(metrics: pd.DataFrame, a: dict, b: dict, metric: str) -> tuple[float, float, int]:
+    left = metrics.loc[np.logical_and.reduce([metrics[k] == v for k, v in a.items()])].set_index("seed")[metric]
+    right = metrics.loc[np.logical_and.reduce([metrics[k] == v for k, v in b.items()])].set_index("seed")[metric]
+    both = pd.concat([left, right], axis=1, keys=["a", "b"]).dropna()
+    if len(both) < 2:
+        return float("nan"), float("nan"), len(both)
+    t, p = paired_greater(both.a, both.b)
+    return t, p, len(both)
+
+
+def table7(metrics: pd.DataFrame) -> pd.DataFrame:
+    """H1: the fused dataset beats the single one (same test set), per metric and model."""
+    rows = []
+    for metric in METRICS:
+        for model in sorted(metrics.model.unique()):
+            for group, (fused, single) in GROUPS.items():
+                t, p, n = _paired(metrics, {"dataset": fused, "model": model}, {"dataset": single, "model": model}, metric)
+                rows.append({"metric": metric, "model": model, "comparison": f"{fused} > {single}", "t": t, "p": p, "n": n})
+    return pd.DataFrame(rows)
+
+
+def table8(metrics: pd.DataFrame) -> pd.DataFrame:
+    """H1: the LSTM beats the CNN, per metric and dataset."""
+    rows = []
+    for metric in METRICS:
+        for dataset in metrics.dataset.unique():
+            t, p, n = _paired(metrics, {"dataset": dataset, "model": "LSTM"}, {"dataset": dataset, "model": "CNN"}, metric)
+            rows.append({"metric": metric, "dataset": dataset, "comparison": "LSTM > CNN", "t": t, "p": p, "n": n})
+    return pd.DataFrame(rows)
+
+
+def stacking_vs_best(stacked: pd.DataFrame, metric: str = "TSS") -> pd.DataFrame:
+    """H1: a stacking criterion beats BEST on the test set, per dataset."""
+    rows = []
+    for dataset, group in stacked.groupby("dataset"):
+        best = group[group.method == "BEST"].set_index("seed")[metric]
+        for method in ("CROSS_ENTROPY", "BSS", "AUC", "TSS", "AVG"):
+            mine = group[group.method == method].set_index("seed")[metric]
+            both = pd.concat([mine, best], axis=1, keys=["a", "b"]).dropna()
+            t, p = paired_greater(both.a, both.b) if len(both) >= 2 else (float("nan"), float("nan"))
+            rows.append({"dataset": dataset, "comparison": f"{method} > BEST", "metric": metric, "t": t, "p": p, "n": len(both)})
+    return pd.DataFrame(rows)
+
+
+def holm(pvalues: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment (family-wise error); NaN stays NaN."""
+    p = np.asarray(pvalues, dtype=float)
+    adjusted = np.full_like(p, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    order = valid[np.argsort(p[valid])]
+    m = len(order)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def bootstrap_over_regions(predictions_by_seed: list[pd.DataFrame], metric: Callable[[np.ndarray, np.ndarray], float],
+                           n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of the mean over seeds of a test metric, resampling active regions (with
+    all their samples) within each seed's test set: samples of one region are not independent."""
+    rng = np.random.default_rng(seed)
+    groups = []
+    for table in predictions_by_seed:
+        regions = {key: idx for key, idx in table.groupby(["series", "arpnum"]).indices.items()}
+        groups.append((table.label.to_numpy(), table.prob.to_numpy(), list(regions.values())))
+    draws = []
+    for _ in range(n_boot):
+        values = []
+        for y, p, regions in groups:
+            pick = np.concatenate([regions[i] for i in rng.integers(0, len(regions), len(regions))])
+            if len(np.unique(y[pick])) == 2:
+                values.append(metric(y[pick], p[pick]))
+        if values:
+            draws.append(np.mean(values))
+    tail = (1 - level) / 2
+    return (float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))) if draws else (float("nan"), float("nan"))

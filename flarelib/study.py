@@ -1,0 +1,46 @@
+"""The study's published numbers (Sun, Bobra et al. 2022), typed in from its tables, to be shown
+beside ours and to check our statistics. Nothing here is computed."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+DATASETS = ["FUSED_SHARP", "SHARP_ONLY", "FUSED_SMARP", "SMARP_ONLY"]
+
+# Table 6: test-set mean and 1-sigma over 10 random experiments.
+TABLE6 = pd.DataFrame(
+    [("ACC", "CNN", 0.906, 0.036, 0.922, 0.017, 0.901, 0.028, 0.877, 0.031),
+     ("ACC", "LSTM", 0.950, 0.012, 0.942, 0.016, 0.905, 0.025, 0.900, 0.024),
+     ("AUC", "CNN", 0.980, 0.009, 0.981, 0.006, 0.963, 0.017, 0.950, 0.020),
+     ("AUC", "LSTM", 0.990, 0.004, 0.986, 0.004, 0.966, 0.015, 0.963, 0.015),
+     ("TSS", "CNN", 0.812, 0.071, 0.843, 0.034, 0.802, 0.056, 0.754, 0.061),
+     ("TSS", "LSTM", 0.900, 0.023, 0.884, 0.032, 0.810, 0.050, 0.800, 0.049),
+     ("BSS", "CNN", 0.649, 0.152, 0.714, 0.064, 0.628, 0.114, 0.520, 0.121),
+     ("BSS", "LSTM", 0.799, 0.036, 0.775, 0.047, 0.626, 0.107, 0.586, 0.108)],
+    columns=["metric", "model"] + [f"{d} {s}" for d in DATASETS for s in ("mean", "std")],
+).set_index(["metric", "model"])
+
+# Table 7: one-sided paired t-tests, fused > single (p, t) per metric and model.
+TABLE7 = {
+    ("ACC", "CNN"): {"SHARP": (0.885787, -1.292359), "SMARP": (0.001862, 3.881137)},
+    ("ACC", "LSTM"): {"SHARP": (0.016544, 2.514074), "SMARP": (0.026797, 2.219666)},
+    ("AUC", "CNN"): {"SHARP": (0.589845, -0.233881), "SMARP": (0.001399, 4.070352)},
+    ("AUC", "LSTM"): {"SHARP": (0.000459, 4.842485), "SMARP": (0.033930, 2.074572)},
+    ("TSS", "CNN"): {"SHARP": (0.885787, -1.292357), "SMARP": (0.001862, 3.881135)},
+    ("TSS", "LSTM"): {"SHARP": (0.016544, 2.514079), "SMARP": (0.026796, 2.219673)},
+    ("BSS", "CNN"): {"SHARP": (0.889419, -1.314583), "SMARP": (0.000482, 4.806837)},
+    ("BSS", "LSTM"): {"SHARP": (0.054812, 1.775082), "SMARP": (0.000099, 6.014784)},
+}
+
+# Table 8: one-sided paired t-tests, LSTM > CNN (p, t) per metric and dataset.
+TABLE8 = {
+    "ACC": {"FUSED_SHARP": (0.001442, 4.050296), "SHARP_ONLY": (0.007142, 3.028403),
+            "FUSED_SMARP": (0.234866, 0.754672), "SMARP_ONLY": (0.001079, 4.245351)},
+    "AUC": {"FUSED_SHARP": (0.003757, 3.429557), "SHARP_ONLY": (0.002527, 3.682754),
+            "FUSED_SMARP": (0.227978, 0.779031), "SMARP_ONLY": (0.000743, 4.501005)},
+    "TSS": {"FUSED_SHARP": (0.001442, 4.050297), "SHARP_ONLY": (0.007142, 3.028405),
+            "FUSED_SMARP": (0.234865, 0.754673), "SMARP_ONLY": (0.001079, 4.245350)},
+    "BSS": {"FUSED_SHARP": (0.005296, 3.213872), "SHARP_ONLY": (0.002645, 3.653351),
+            "FUSED_SMARP": (0.531965, -0.082481), "SMARP_ONLY": (0.005781, 3.159315)},
+}
+EXPERIMENTS = 10  # so every t above has 9 degrees of freedom

@@ -1,0 +1,147 @@
+"""Stacking (grid against the K-learner solver), the study's t/p pairs, Holm, the region bootstrap,
+and the dask sweep: resume after a killed cell with the same numbers, and a failed cell reported."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flarelib import significance, stacking, study
+from flarelib.datasets import to_xarray
+from flarelib.sweep import cells, collect, run_sweep
+
+
+def mixture_data(seed: int = 0, n: int = 400):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    p = np.clip(0.5 + 0.35 * (y - 0.5) + rng.normal(0, 0.2, n), 0.01, 0.99)
+    q = np.clip(0.5 + 0.2 * (y - 0.5) + rng.normal(0, 0.25, n), 0.01, 0.99)
+    return y, p, q
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_k_learner_solver_agrees_with_the_grid_for_two_learners(seed):
+    y, p, q = mixture_data(seed)
+    weights = stacking.simplex_weights(np.c_[p, q], y)
+    assert weights.sum() == pytest.approx(1.0) and (weights >= 0).all()
+    assert weights[0] == pytest.approx(stacking.fit_alpha("CROSS_ENTROPY", y, p, q), abs=1.5e-3)
+
+
+def test_the_solver_handles_three_learners_and_ignores_a_useless_one():
+    y, p, q = mixture_data(3)
+    noise = np.random.default_rng(9).uniform(0.01, 0.99, len(y))
+    w = stacking.simplex_weights(np.c_[p, q, noise], y)
+    assert w[2] < 0.05 and w[0] > w[1]
+
+
+def test_projection_onto_the_simplex():
+    assert np.allclose(stacking.project_simplex(np.array([0.9, 0.8, -0.3])), [0.55, 0.45, 0.0])
+    assert np.allclose(stacking.project_simplex(np.array([0.2, 0.3, 0.5])), [0.2, 0.3, 0.5])
+
+
+def test_stack_baselines_and_criteria():
+    y, p, q = mixture_data(4)
+    val = pd.DataFrame({"label": y[:200], "p": p[:200], "q": q[:200]})
+    test = pd.DataFrame({"label": y[200:], "p": p[200:], "q": q[200:]})
+    table = stack = stacking.stack(val, test).set_index("method")
+    assert table.loc["LSTM", "alpha"] == 1 and table.loc["CNN", "alpha"] == 0 and table.loc["AVG", "alpha"] == 0.5
+    assert table.loc["BEST", "alpha"] == 1.0  # p is the better learner by construction
+    for criterion in stacking.CRITERIA:
+        assert 0 <= table.loc[criterion, "alpha"] <= 1
+    curve = stacking.objective_curve("BSS", val.label, val.p, val.q)
+    assert stacking.ALPHAS[np.argmax(curve)] == table.loc["BSS", "alpha"]
+    assert stack.index.tolist() == ["LSTM", "CNN", "AVG", "BEST", *stacking.CRITERIA]
+
+
+def test_our_one_sided_test_reproduces_every_published_t_p_pair():
+    pairs = [v for d in study.TABLE7.values() for v in d.values()] + [v for d in study.TABLE8.values() for v in d.values()]
+    for p, t in pairs:
+        assert significance.one_sided_p(t, study.EXPERIMENTS - 1) == pytest.approx(p, abs=2e-6), (t, p)
+
+
+def test_paired_greater_is_scipys_ttest_rel():
+    from scipy import stats
+
+    a, b = np.array([0.9, 0.85, 0.88, 0.91, 0.87]), np.array([0.86, 0.84, 0.85, 0.9, 0.83])
+    t, p = significance.paired_greater(a, b)
+    d = a - b
+    assert t == pytest.approx(d.mean() / (d.std(ddof=1) / np.sqrt(len(d))))
+    assert p == pytest.approx(stats.t.sf(t, len(d) - 1))
+
+
+def test_holm_by_hand():
+    adjusted = significance.holm(np.array([0.01, 0.04, 0.03, np.nan, 0.5]))
+    # sorted 0.01, 0.03, 0.04, 0.5 with m = 4: 0.04, 0.09, max(0.09, 0.08), max(0.09, 0.5)
+    assert np.allclose(adjusted[[0, 2, 1, 4]], [0.04, 0.09, 0.09, 0.5]) and np.isnan(adjusted[3])
+
+
+def test_region_bootstrap_is_reproducible_and_brackets_the_estimate():
+    rng = np.random.default_rng(0)
+    tables = []
+    for seed in range(3):
+        arpnum = np.repeat(np.arange(12), 10)
+        label = np.repeat(rng.integers(0, 2, 12), 10)
+        tables.append(pd.DataFrame({"series": "SHARP", "arpnum": arpnum, "label": label,
+                                    "prob": np.clip(0.5 + 0.4 * (label - 0.5) + rng.normal(0, 0.2, 120), 0, 1)}))
+    auc = lambda y, p: float(__import__("sklearn.metrics").metrics.roc_auc_score(y, p))
+    first = significance.bootstrap_over_regions(tables, auc, n_boot=200, seed=1)
+    assert first == significance.bootstrap_over_regions(tables, auc, n_boot=200, seed=1)
+    estimate = np.mean([auc(t.label, t.prob) for t in tables])
+    assert first[0] <= estimate <= first[1] and first[1] - first[0] > 0.005
+
+
+def write_toy_datasets(folder, seeds):
+    rng = np.random.default_rng(0)
+    for seed in seeds:
+        for name in ("SHARP_ONLY", "FUSED_SHARP"):
+            n = 60
+            label = np.tile([0, 1], n // 2)
+            frame = pd.DataFrame({"split": np.repeat(["train", "val", "test"], 20), "label": label, "SERIES": "SHARP",
+                                  "ARPNUM": np.arange(n) // 5, "end": pd.Timestamp("2012-01-01") + pd.to_timedelta(np.arange(n), unit="h")})
+            seq = rng.normal(0, 1, (n, 16, 4)).astype(np.float32) + label[:, None, None]
+            img = rng.normal(0, 1, (n, 32, 32)).astype(np.float32) + label[:, None, None]
+            to_xarray(frame, seq, img, ["USFLUXL", "MEANGBL", "R_VALUE", "AREA"], {}).to_netcdf(
+                folder / f"{name}_seed{seed}.nc", engine="h5netcdf")
+
+
+SETTINGS = dict(max_epochs=2, lstm_patience=5, cnn_patience=10, batch_size=16, learning_rate=1e-3)
+
+
+@pytest.fixture(scope="module")
+def datasets_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("datasets")
+    write_toy_datasets(folder, [0, 1])
+    return folder
+
+
+def test_a_killed_sweep_resumes_and_ends_with_the_same_numbers(datasets_dir, tmp_path):
+    todo = cells(["SHARP_ONLY", "FUSED_SHARP"], ["LSTM", "CNN"], [0, 1])
+    quiet = lambda _: None
+    whole = run_sweep(todo, datasets_dir, tmp_path / "whole", SETTINGS, 32, workers=2, log=quiet)
+    assert len(whole.done) == 8 and not whole.failed
+    reference, _ = collect(todo, tmp_path / "whole")
+    # the same sweep, "killed" with one cell half-written: no done marker, a truncated predictions file
+    shutil.copytree(tmp_path / "whole", tmp_path / "killed")
+    victim = todo[5].folder(tmp_path / "killed")
+    (victim / "done.json").unlink()
+    (victim / "predictions.csv").write_text("split,series\nval,")
+    resumed = run_sweep(todo, datasets_dir, tmp_path / "killed", SETTINGS, 32, workers=2, log=quiet)
+    assert resumed.done == [todo[5]] and len(resumed.skipped) == 7
+    again, _ = collect(todo, tmp_path / "killed")
+    columns = ["dataset", "model", "seed", "ACC", "TSS", "BSS", "AUC", "best_epoch"]
+    pd.testing.assert_frame_equal(reference[columns], again[columns])
+
+
+def test_a_failed_cell_is_reported_and_the_others_finish(datasets_dir, tmp_path):
+    todo = cells(["SHARP_ONLY", "SMARP_ONLY"], ["LSTM"], [0])  # there is no SMARP_ONLY file
+    messages = []
+    result = run_sweep(todo, datasets_dir, tmp_path / "sweep", SETTINGS, 32, workers=1, log=messages.append)
+    assert result.done == [todo[0]]
+    (cell, error), = result.failed.items()
+    assert (cell.dataset, cell.model, cell.seed) == ("SMARP_ONLY", "LSTM", 0) and "SMARP_ONLY_seed0.nc" in error
+    assert any("FAILED SMARP_ONLY LSTM seed 0" in m for m in messages)
+    assert json.loads((todo[0].folder(tmp_path / "sweep") / "metrics.json").read_text())["dataset"] == "SHARP_ONLY"
