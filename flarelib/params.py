@@ -62,6 +62,10 @@ class Params(BaseModel):
     datasets: tuple[DatasetName, ...] = ("SHARP_ONLY", "FUSED_SHARP", "SMARP_ONLY", "FUSED_SMARP")
     models: tuple[ModelName, ...] = ("LSTM", "CNN")
     n_experiments: int = Field(10, ge=1)
+    # Attribution (Section 4.4)
+    attribution_folds: int = Field(5, ge=2, description="Cross-validation folds over regions for out-of-sample maps.")
+    attribution_sequences: int = Field(2, ge=1, description="Quiet-to-flare-imminent sequences explained.")
+    attribution_regions: tuple[int, ...] = Field((), description="SHARP regions to explain (default: chosen from the data).")
     workers: int = Field(0, ge=0, description="Parallel workers of the sweep; 0 means one per core.")
     scheduler_address: str | None = Field(None, description="An existing dask scheduler, if any.")
 

@@ -171,3 +171,10 @@ def class_balance(samples: pd.DataFrame) -> pd.DataFrame:
     table = kept.groupby("SERIES")["label"].agg(positive=lambda s: int(s.sum()), negative=lambda s: int((~s.astype(bool)).sum()))
     table["event_rate"] = table["positive"] / (table["positive"] + table["negative"])
     return table
+
+
+def read_windows(path) -> pd.DataFrame:
+    """The sampling chapter's `windows.csv`, with labels as a nullable boolean again."""
+    table = pd.read_csv(path, parse_dates=["end"])
+    table["label"] = table["label"].map({True: True, False: False, "True": True, "False": False}).astype("boolean")
+    return table

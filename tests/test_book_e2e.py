@@ -73,7 +73,7 @@ def test_the_book_opens_offline(built):
     assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
 
 
-BUILT = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stacking", "07_significance"]
+BUILT = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stacking", "07_significance", "08_attribution"]
 
 
 def test_built_chapters_record_their_headline_numbers(built):
@@ -88,3 +88,6 @@ def test_built_chapters_record_their_headline_numbers(built):
         assert (run_dir / name / "model" / "predictions.csv").exists()
     assert numbers["06_stacking"]["cells"] == 16 and numbers["06_stacking"]["cells_failed"] == 0  # 4 x 2 x 2 seeds
     assert numbers["07_significance"]["experiments"] == 2 and numbers["07_significance"]["tests"] > 0
+    assert numbers["08_attribution"]["bipoles"] == 27 and len(numbers["08_attribution"]["sequences"]) >= 1
+    assert numbers["08_attribution"]["ig_completeness_error"] < 0.01
+    assert (run_dir / "08_attribution" / "figures" / "animation.gif").read_bytes()[:4] == b"GIF8"

@@ -1,0 +1,99 @@
+"""Figures of the attribution chapter: bipoles and their maps (Figure 12), probability along a sequence
+(Figure 13), contours of attribution over the first and last magnetograms (Figure 15), an animation."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from flarelib.attribution import smooth, upsample
+
+
+def _symmetric(ax, image, cmap="RdBu_r"):
+    limit = float(np.nanmax(np.abs(image))) or 1.0
+    ax.imshow(image, origin="lower", cmap=cmap, vmin=-limit, vmax=limit)
+    ax.set_xticks([]), ax.set_yticks([])
+
+
+def plot_bipole_maps(table: pd.DataFrame, images: np.ndarray, maps: dict[str, np.ndarray], caption: str) -> plt.Figure:
+    """One row per bipole: the CNN's input, then each method's map (red positive, blue negative)."""
+    columns = ["input", *maps]
+    fig, axes = plt.subplots(len(table), len(columns), figsize=(2.1 * len(columns), 2.1 * len(table) + 0.4), squeeze=False)
+    for i, row in enumerate(table.itertuples()):
+        _symmetric(axes[i, 0], images[i], cmap="gray")
+        axes[i, 0].set_ylabel(f"B0 {row.B0:.0f} G\nrho {row.rho_deg:.0f} deg, tilt {row.tilt_deg:.0f}\nP = {row.probability:.2f}", fontsize=7)
+        for j, (name, values) in enumerate(maps.items(), start=1):
+            _symmetric(axes[i, j], values[i], cmap="viridis" if name == "GradCAM" else "RdBu_r")
+    for ax, name in zip(axes[0], columns):
+        ax.set_title(name, fontsize=8)
+    fig.suptitle(caption, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_probability_sequence(times, prob, windows: pd.DataFrame, flares: pd.DataFrame, title: str, caption: str) -> plt.Figure:
+    """Figure 13: the CNN's probability at every record, the window labels, and the region's flares."""
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    labelled = windows[windows.label.notna()]
+    ax.plot(labelled.end, labelled.label.astype(float), "s", mfc="none", color="#3b75af", ms=5, label="label (M1.0+ in 24 h)")
+    ax.plot(times, prob, "+", color="#2ca02c", ms=6, label="CNN probability")
+    ax.set(ylim=(-0.05, 1.05), ylabel="probability / label", title=title)
+    flux = ax.twinx()
+    if len(flares):
+        flux.vlines(flares.peak_time, 1e-8, flares.peak_flux, color="#c53a32", lw=1.2)
+    flux.set(yscale="log", ylim=(1e-8, 1e-3), ylabel="GOES peak flux (W m$^{-2}$)")
+    flux.axhline(1e-5, color="#c53a32", ls=":", lw=0.6)
+    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    fig.suptitle(caption, fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def attribution_contours(ax, magnetogram: np.ndarray, attribution: np.ndarray, title: str, limit: float = 1000.0) -> None:
+    """A magnetogram in grey with the smoothed attribution, upsampled to its size, as red (positive)
+    and blue (negative) contours."""
+    ax.imshow(magnetogram, origin="lower", cmap="gray", vmin=-limit, vmax=limit)
+    native = smooth(upsample(attribution, magnetogram.shape), sigma=3.0)
+    level = float(np.nanmax(np.abs(native))) or 1.0
+    ax.contour(native, levels=[0.3 * level, 0.6 * level], colors="red", linewidths=0.8)
+    ax.contour(native, levels=[-0.6 * level, -0.3 * level], colors="blue", linewidths=0.8)
+    ax.set_title(title, fontsize=8)
+    ax.set_xticks([]), ax.set_yticks([])
+
+
+def plot_first_last(first: np.ndarray, last: np.ndarray, attribution: np.ndarray, titles: tuple[str, str], caption: str) -> plt.Figure:
+    """Figure 15: Integrated Gradients of the last frame against the first, over both magnetograms."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    attribution_contours(axes[0], first, attribution, titles[0])
+    attribution_contours(axes[1], last, attribution, titles[1])
+    fig.suptitle(caption, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def animate(frames: list[np.ndarray], maps: list[np.ndarray], titles: list[str], path: Path, caption: str) -> Path:
+    """A GIF of the frames with their attribution contours (saved in the run folder)."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+
+    def draw(i):
+        ax.clear()
+        attribution_contours(ax, frames[i], maps[i], titles[i])
+        fig.suptitle(caption, fontsize=7)
+
+    animation = FuncAnimation(fig, draw, frames=len(frames))
+    animation.save(path, writer=PillowWriter(fps=2))
+    plt.close(fig)
+    return Path(path)
+
+
+def gif_html(path: Path, width: int = 520) -> str:
+    """The GIF embedded in HTML, so the book shows it without a separate file."""
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img src="data:image/gif;base64,{data}" width="{width}" alt="animation of attribution over the sequence">'

@@ -1,0 +1,104 @@
+"""Attribution: Integrated Gradients completeness (straight and time path), Grad-CAM shape and sign,
+every captum method on the CNN, upsampling, bipole rendering, inversion-line shares, sequence choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from flarelib import attribution, explain
+from flarelib.models import CNNLi2020
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    torch.manual_seed(0)
+    model = CNNLi2020(32)
+    # push the batch-norm statistics away from their defaults so the probability varies with the input
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.randn(64, 1, 32, 32) * 2)
+    return model.eval()
+
+
+def images(n: int, seed: int, scale: float = 5.0) -> np.ndarray:
+    """Inputs strong enough to move the probability by about 0.01-0.05 (float32 round-off is ~1e-5)."""
+    return (np.random.default_rng(seed).normal(0, 1, (n, 32, 32)) * scale).astype(np.float32)
+
+
+def test_integrated_gradients_is_complete(cnn):
+    x, baseline = images(3, 0), images(1, 1, scale=1.0)[0]
+    maps = attribution.attribute(cnn, x, "IntegratedGradients", baseline=baseline, steps=256)
+    change = attribution.probability(cnn, x) - attribution.probability(cnn, np.repeat(baseline[None], 3, 0))
+    assert np.abs(change).min() > 5e-3  # a change worth explaining
+    assert np.allclose(maps.sum(axis=(1, 2)), change, rtol=0.02, atol=1e-4)
+
+
+def test_time_path_integrated_gradients_is_complete_on_a_smooth_sequence(cnn):
+    start, end = images(2, 2)
+    frames = np.stack([start + (end - start) * s for s in np.linspace(0, 1, 6)])
+    path_map, error = attribution.time_path_ig(cnn, frames, steps_between=32)
+    change = float(np.diff(attribution.probability(cnn, frames[[0, -1]]))[0])
+    assert path_map.shape == (32, 32)
+    assert abs(change) > 1e-3 and abs(error) <= 0.02 * abs(change) + 1e-4
+    straight = attribution.attribute(cnn, frames[-1:], "IntegratedGradients", baseline=frames[0], steps=256)[0]
+    assert np.allclose(path_map, straight, atol=0.05 * np.abs(straight).max())  # a straight path is the straight IG
+
+
+def test_gradcam_is_nonnegative_at_the_input_size(cnn):
+    maps = attribution.attribute(cnn, images(2, 3), "GradCAM")
+    assert maps.shape == (2, 32, 32) and (maps >= 0).all()
+    layer = [m for m in cnn.modules() if isinstance(m, torch.nn.Conv2d)][1]
+    assert attribution.attribute(cnn, images(1, 3), "GradCAM", layer=layer).shape == (1, 32, 32)
+
+
+@pytest.mark.parametrize("method", attribution.METHODS)
+def test_every_method_gives_a_finite_map_per_image(cnn, method):
+    maps = attribution.attribute(cnn, images(2, 4), method)
+    assert maps.shape == (2, 32, 32) and np.isfinite(maps).all() and np.abs(maps).sum() > 0
+    with pytest.raises(ValueError, match="unknown attribution method"):
+        attribution.attribute(cnn, images(1, 4), "Saliency")
+
+
+def test_upsampling_to_the_native_resolution():
+    small = np.zeros((32, 32))
+    small[10:20, 5:12] = 1.0
+    big = attribution.upsample(small, (141, 242))
+    assert big.shape == (141, 242)
+    assert big[int(15 * 141 / 32), int(8 * 242 / 32)] == pytest.approx(1.0, abs=0.05)
+
+
+def test_bipole_rendering_is_antisymmetric_without_tilt():
+    image = attribution.render_bipole(5000, 4, 0, 32)
+    assert image.shape == (32, 32)
+    assert np.allclose(image, -image[:, ::-1], atol=1e-3 * np.abs(image).max())
+    table, stack = attribution.bipole_table(attribution.BipoleGrid(), 32)
+    assert len(table) == 27 and stack.shape == (27, 32, 32)
+
+
+def test_share_of_positive_attribution_near_an_inversion_line():
+    field = np.where(np.arange(160)[None, :] < 80, 500.0, -500.0) * np.ones((120, 1))  # HMI-size straight bipole
+    pil = attribution.near_inversion_lines(field, 32, 0.03)
+    assert pil[:, 14:18].all() and not pil[:, :10].any()
+    concentrated = np.where(pil, 1.0, 0.0)
+    share, area = attribution.positive_share_near_pil(concentrated, pil)
+    assert share == 1.0 and 0 < area < 0.5
+    assert attribution.positive_share_near_pil(-concentrated, pil)[0] != attribution.positive_share_near_pil(-concentrated, pil)[0]
+
+
+def test_quiet_to_imminent_sequences_and_folds():
+    t0 = pd.Timestamp("2012-01-01")
+    ends = t0 + pd.to_timedelta(np.arange(60) * 96, unit="min")
+    labels = [False] * 40 + [pd.NA] * 5 + [True] * 15
+    windows = pd.DataFrame({"SERIES": "SHARP", "ARPNUM": 7, "end": ends, "label": pd.array(labels, dtype="boolean")})
+    other = windows.assign(ARPNUM=8, label=pd.array([False] * 60, dtype="boolean"))
+    chosen = explain.quiet_to_imminent(pd.concat([windows, other]), n=2)
+    assert chosen.ARPNUM.tolist() == [7]
+    assert chosen.imminent_end[0] == ends[45]
+    assert chosen.quiet_end[0] == ends[45] - pd.Timedelta(hours=48)  # the earliest quiet end within 48 h
+    folds = explain.region_folds(np.arange(1, 101), 5, seed=0)
+    assert sorted(pd.Series(folds).value_counts().tolist()) == [20] * 5
+    assert folds == explain.region_folds(np.arange(1, 101), 5, seed=0)
