@@ -42,9 +42,12 @@ def attribute(model: nn.Module, images: np.ndarray, method: str, baseline: np.nd
 
     Grad-CAM is computed on `layer` (default: the last convolution), kept non-negative and
     upsampled bilinearly to the input size by captum."""
-    from captum.attr import Deconvolution, DeepLift, GuidedBackprop, IntegratedGradients, LayerAttribution, LayerGradCam
-
     import warnings
+
+    from tqdm import TqdmWarning
+
+    warnings.filterwarnings("ignore", category=TqdmWarning)  # captum imports tqdm.auto, which warns without ipywidgets
+    from captum.attr import Deconvolution, DeepLift, GuidedBackprop, IntegratedGradients, LayerAttribution, LayerGradCam
 
     wrapped = PositiveProbability(model)
     x = torch.as_tensor(np.asarray(images, dtype=np.float32)).unsqueeze(1)  # (n, 1, size, size)
