@@ -9,10 +9,7 @@ from urllib.parse import urlparse
 
 T = TypeVar("T")
 
-OFFLINE_HINT = (
-    "To run offline, use the embedded synthetic world (flarelib run --params demo) or the real "
-    "public tables in ../shared/data (source: archive)."
-)
+OFFLINE_HINT = "To run offline, use the embedded synthetic world: flarelib run --params demo."
 
 
 class ServiceUnreachable(ConnectionError):
