@@ -117,3 +117,15 @@ def bootstrap_over_regions(predictions_by_seed: list[pd.DataFrame], metric: Call
             draws.append(np.mean(values))
     tail = (1 - level) / 2
     return (float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))) if draws else (float("nan"), float("nan"))
+
+
+def bootstrap_table(predictions: pd.DataFrame, metrics: pd.DataFrame, metric: Callable[[np.ndarray, np.ndarray], float],
+                    name: str = "TSS", n_boot: int = 300, seed: int = 0) -> pd.DataFrame:
+    """Per dataset and model: the mean test metric over seeds and its 95% interval by region bootstrap."""
+    rows = []
+    for (dataset, model), part in predictions[predictions.split == "test"].groupby(["dataset", "model"]):
+        low, high = bootstrap_over_regions([g for _, g in part.groupby("seed")], metric, n_boot=n_boot, seed=seed)
+        rows.append({"dataset": dataset, "model": model,
+                     f"mean {name}": metrics[(metrics.dataset == dataset) & (metrics.model == model)][name].mean(),
+                     "95% low": low, "95% high": high, "test regions per seed": part.groupby("seed").arpnum.nunique().mean()})
+    return pd.DataFrame(rows)
