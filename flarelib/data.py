@@ -62,6 +62,32 @@ def _attach_images(client, series, records: pd.DataFrame, kept: pd.DataFrame, im
     return records.merge(files, on=["ARPNUM", "T_REC"], how="left")
 
 
+def build_archive(folder: Path, data_dir: str) -> Store:
+    """The real public tables as a store (no magnetograms): keyword records rebuilt from the study
+    authors' window tables, flares from the merged NGDC/SWPC catalogue, each region's NOAA numbers
+    inferred from the flares its positive windows list (flarelib.window_tables)."""
+    from flarelib.archive import merged_catalogue
+    from flarelib.window_tables import TABLES_DIR, archive_records, infer_noaa, read_window_tables
+
+    data = resolve(data_dir)
+    if not data.is_dir():
+        raise StoreError(f"data_dir {data} does not exist: the archive source reads the public tables described in "
+                         "../shared/data/README.md (set data_dir to where they are)")
+    windows = read_window_tables(data)
+    catalogue = merged_catalogue(data)
+    noaa = infer_noaa(windows, catalogue.flares)
+    records = archive_records(windows, noaa)
+    provenance = {"source": "archive", "data_dir": str(data), "window_tables": TABLES_DIR,
+                  "catalogue": catalogue.counts, "magnetograms": False,
+                  "filters_applied_upstream": ["bad quality", "beyond +-70 degrees of central meridian"],
+                  "note": "keywords of the study authors' published windows (USFLUX, MEANGBZ as USFLUXL, MEANGBL); "
+                          "NOAA numbers inferred from the flares of positive windows"}
+    write_store(folder, records, catalogue.flares, provenance)
+    noaa.to_csv(folder / "noaa_map.csv", index=False)
+    catalogue.report.to_csv(folder / "catalogue_report.csv", index=False)
+    return open_store(folder)
+
+
 def build_store(folder: str | Path, source: str, **params) -> Store:
     """Write the store of a run's data chapter from its parameters."""
     folder = resolve(folder)
@@ -70,7 +96,9 @@ def build_store(folder: str | Path, source: str, **params) -> Store:
                                params["overlap_regions"], params.get("workers", 0))
     if source == "jsoc":
         return build_jsoc(folder, params["cache_dir"], params.get("jsoc_email"))
-    raise StoreError(f"source {source!r} cannot build a store with magnetograms yet; use synthetic or jsoc")
+    if source == "archive":
+        return build_archive(folder, params["data_dir"])
+    raise StoreError(f"unknown source {source!r}; expected synthetic, archive or jsoc")
 
 
 def bad_quality_bits(series: str, source: str) -> int:
@@ -88,6 +116,7 @@ def filter_store(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The study's record filters applied per series; returns kept and dropped (with reasons)."""
     kept, dropped = [], []
     for series, records in store.records.groupby("SERIES", sort=False):
-        k, d = apply_study_filters(records, bad_quality_bits(str(series), store.source))
+        k, d = apply_study_filters(records, bad_quality_bits(str(series), store.source),
+                                   skip=store.provenance.get("filters_applied_upstream", ()))
         kept.append(k), dropped.append(d)
     return pd.concat(kept, ignore_index=True), pd.concat(dropped, ignore_index=True)

@@ -156,3 +156,34 @@ def plot_keyword_regression(matched: pd.DataFrame, fits: pd.DataFrame, caption: 
     fig.suptitle(caption, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def authors_fit(data_dir) -> pd.DataFrame:
+    """The study authors' own SMARP-on-SHARP keyword fit (`sharp2smarp.npy` beside their window tables:
+    a pickled dict keyword -> coef, intercept), under our keyword names."""
+    from pathlib import Path
+
+    from flarelib.window_tables import KEYWORD_MAP, TABLES_DIR
+
+    path = Path(data_dir) / TABLES_DIR / "sharp2smarp.npy"
+    fit = np.load(path, allow_pickle=True).item()  # the authors' file format; a public, read-only file
+    rows = [{"keyword": KEYWORD_MAP[k], "slope": float(v["coef"]), "intercept": float(v["intercept"])} for k, v in fit.items()]
+    return pd.DataFrame(rows).set_index("keyword")
+
+
+def plot_keyword_marginals(kept: pd.DataFrame, caption: str) -> plt.Figure:
+    """Each keyword's distribution per instrument, raw (log axis where positive) and Z-scored per
+    instrument: why the study standardizes each instrument on its own."""
+    fig, axes = plt.subplots(2, len(KEYWORDS), figsize=(3.2 * len(KEYWORDS), 5.6))
+    for j, key in enumerate(KEYWORDS):
+        for series, group in kept.groupby("SERIES"):
+            values = group[key].dropna().to_numpy(dtype=float)
+            positive = values[values > 0]
+            axes[0, j].hist(np.log10(positive), bins=50, histtype="step", density=True, label=series)
+            axes[1, j].hist((values - values.mean()) / values.std(), bins=50, histtype="step", density=True, label=series)
+        axes[0, j].set_xlabel(f"log10 {key}")
+        axes[1, j].set_xlabel(f"{key}, Z-score per instrument")
+    axes[0, 0].legend(frameon=False, fontsize=8)
+    fig.suptitle(caption, fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -27,9 +27,12 @@ def flares_per_year(flares: pd.DataFrame) -> pd.DataFrame:
 def dropped_summary(dropped_records: pd.DataFrame, store: Store) -> pd.DataFrame:
     """One row per reason a record or flare was dropped, with counts per series (or 'flares')."""
     rows = []
-    for reason, group in dropped_records.assign(reason=dropped_records["reason"].str.split("; ")).explode("reason").groupby("reason"):
+    reasons = dropped_records["reason"].astype(str).str.split("; ")
+    for reason, group in dropped_records.assign(reason=reasons).explode("reason").groupby("reason"):
         for series, count in group.groupby("SERIES").size().items():
             rows.append({"what": f"{series} records", "reason": reason, "count": int(count)})
+    for rule in store.provenance.get("filters_applied_upstream", []):
+        rows.append({"what": "records", "reason": f"{rule} (applied by the source before us; not countable here)", "count": 0})
     records = store.records
     flagged = {"NaN keyword": records[["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]].isna().any(axis=1)}
     if "NAN_PIXELS" in records:

@@ -45,6 +45,9 @@ class Params(BaseModel):
     observation_hours: float = Field(24.0, gt=0)
     prediction_hours: float = Field(24.0, gt=0)
     cadence_minutes: float = Field(96.0, gt=0)
+    max_bad_records: int = Field(2, ge=0, le=15, description=(
+        "Most bad or missing records a window may hold (the study: 2). The archive's tables omit the records of "
+        "the windows the authors dropped, so params/archive.yaml allows more."))
     test_fraction: float = Field(0.2, gt=0, lt=1)
     val_fraction: float = Field(0.2, gt=0, lt=1)
     standardization: Literal["train", "global"] = Field(

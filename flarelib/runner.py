@@ -195,11 +195,48 @@ def run_chapters(
             log(f"{counter}: unchanged, skipped (use --force to re-run)")
             results.append(ChapterResult(spec.name, "skipped", 0.0, key))
             continue
+        missing = missing_inputs(spec, str(plain.get("source", "synthetic")))
+        if missing:
+            seconds = _write_skipped(spec, injected, key, run_dir, missing, str(plain.get("source", "synthetic")))
+            log(f"{counter}: skipped, the {plain.get('source')} source has no {', '.join(missing)}")
+            results.append(ChapterResult(spec.name, "not applicable", seconds, key))
+            continue
         log(f"{counter}: running ...")
         seconds = _execute(spec, injected, key, run_dir, root, kernel)
         log(f"{counter}: done in {seconds:.1f} s")
         results.append(ChapterResult(spec.name, "ran", seconds, key))
     return results
+
+
+SOURCE_PROVIDES = {"synthetic": {"magnetograms"}, "jsoc": {"magnetograms"}, "archive": set()}
+
+
+def missing_inputs(spec: ChapterSpec, source: str) -> list[str]:
+    """What a chapter requires (notebook metadata `flarelib.requires`) that the run's source lacks."""
+    meta = nbformat.read(spec.notebook, as_version=4).metadata.get("flarelib", {})
+    return [r for r in meta.get("requires", []) if r not in SOURCE_PROVIDES.get(source, set())]
+
+
+def _write_skipped(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Path, missing: list[str],
+                   source: str) -> float:
+    """A chapter the source cannot feed becomes a page that says so: its title and introduction, a
+    note, and a record with the reason; nothing is faked."""
+    folder = run_dir / spec.name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    original = nbformat.read(spec.notebook, as_version=4)
+    reason = f"the {source} source has no {', '.join(missing)}"
+    note = nbformat.v4.new_markdown_cell(
+        f"```{{note}}\nThis chapter was not run: {reason}, and it needs them. Run it with a source "
+        f"that has them (`--params demo`, or `source: jsoc` with a network).\n```")
+    page = nbformat.v4.new_notebook(cells=[original.cells[0], note], metadata=original.metadata)
+    nbformat.write(page, folder / f"{spec.name}.ipynb")
+    (folder / "record.json").write_text(json.dumps({"chapter": spec.name, "source": source, "skipped": reason,
+                                                    "numbers": {}}, indent=2) + "\n")
+    manifest = {"chapter": spec.name, "key": key, "parameters": injected, "status": "ok", "skipped": reason,
+                "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return _write_manifest(folder, manifest, time.perf_counter())
 
 
 def _injected(spec: ChapterSpec, plain: dict[str, Any], run_dir: Path) -> dict[str, Any]:

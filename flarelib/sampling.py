@@ -156,9 +156,9 @@ def _fill_sequences(values: np.ndarray, slots: np.ndarray, bad: np.ndarray) -> n
     return out
 
 
-def evolution_table(samples: pd.DataFrame) -> pd.DataFrame:
+def evolution_table(samples: pd.DataFrame, max_bad: int = 2) -> pd.DataFrame:
     """Table 2 (left): windows of every evolution type per series, after the bad-record rules."""
-    usable = samples[(samples["n_bad"] <= 2) & ~samples["last_bad"]]
+    usable = samples[(samples["n_bad"] <= max_bad) & ~samples["last_bad"]]
     order = [QUIET, WEAK, STRONG]
     table = pd.crosstab([usable["SERIES"], usable["observation"]], usable["prediction"])
     return table.reindex(columns=order, fill_value=0).reindex(

@@ -55,14 +55,18 @@ def table7(metrics: pd.DataFrame) -> pd.DataFrame:
     for metric in METRICS:
         for model in sorted(metrics.model.unique()):
             for group, (fused, single) in GROUPS.items():
+                if not {fused, single} <= set(metrics.dataset):
+                    continue
                 t, p, n = _paired(metrics, {"dataset": fused, "model": model}, {"dataset": single, "model": model}, metric)
                 rows.append({"metric": metric, "model": model, "comparison": f"{fused} > {single}", "t": t, "p": p, "n": n})
     return pd.DataFrame(rows)
 
 
 def table8(metrics: pd.DataFrame) -> pd.DataFrame:
-    """H1: the LSTM beats the CNN, per metric and dataset."""
+    """H1: the LSTM beats the CNN, per metric and dataset (nothing when a model did not run)."""
     rows = []
+    if not {"LSTM", "CNN"} <= set(metrics.model):
+        return pd.DataFrame(columns=["metric", "dataset", "comparison", "t", "p", "n"])
     for metric in METRICS:
         for dataset in metrics.dataset.unique():
             t, p, n = _paired(metrics, {"dataset": dataset, "model": "LSTM"}, {"dataset": dataset, "model": "CNN"}, metric)
@@ -73,6 +77,8 @@ def table8(metrics: pd.DataFrame) -> pd.DataFrame:
 def stacking_vs_best(stacked: pd.DataFrame, metric: str = "TSS") -> pd.DataFrame:
     """H1: a stacking criterion beats BEST on the test set, per dataset."""
     rows = []
+    if stacked.empty:
+        return pd.DataFrame(columns=["dataset", "comparison", "metric", "t", "p", "n"])
     for dataset, group in stacked.groupby("dataset"):
         best = group[group.method == "BEST"].set_index("seed")[metric]
         for method in ("CROSS_ENTROPY", "BSS", "AUC", "TSS", "AVG"):

@@ -91,7 +91,8 @@ def stack_all(predictions: pd.DataFrame) -> pd.DataFrame:
             continue
         table = stack(paired_probabilities(predictions, dataset, seed, "val"), paired_probabilities(predictions, dataset, seed, "test"))
         rows.append(table.assign(dataset=dataset, seed=seed))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    columns = ["method", "alpha", "ACC", "TSS", "BSS", "AUC", "dataset", "seed"]
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
 
 
 def project_simplex(v: np.ndarray) -> np.ndarray:

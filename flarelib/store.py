@@ -81,6 +81,11 @@ class Store:
         self.provenance = json.loads((self.folder / "provenance.json").read_text())
         self.source = self.provenance["source"]
 
+    @property
+    def has_magnetograms(self) -> bool:
+        """Whether records come with magnetograms (the archive's keyword tables do not)."""
+        return bool(self.provenance.get("magnetograms", True))
+
     @cached_property
     def records(self) -> pd.DataFrame:
         table = pd.read_csv(self.folder / "records.csv", parse_dates=["T_REC"], dtype={"NOAA_ARS": str})
@@ -114,6 +119,8 @@ class Store:
     def magnetogram(self, series: str, arpnum: int, t_rec: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
         """The line-of-sight magnetogram (G) and bitmap of one record."""
         rows = self.records[(self.records.SERIES == series) & (self.records.ARPNUM == arpnum) & (self.records.T_REC == t_rec)]
+        if not self.has_magnetograms:
+            raise StoreError(f"the {self.source} store in {self.folder} has keywords only, no magnetograms")
         if rows.empty:
             raise StoreError(f"no record {series} {arpnum} at {t_rec} in {self.folder}")
         row = rows.iloc[0]
@@ -162,10 +169,15 @@ STUDY_FILTERS = {
 }
 
 
-def apply_study_filters(records: pd.DataFrame, bad_quality_bits: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def apply_study_filters(records: pd.DataFrame, bad_quality_bits: int, skip=()) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Section 2.1: keep good-quality records within +-70 degrees of central meridian that match at
-    least one NOAA region. Returns the kept records and the dropped ones with every reason."""
-    reasons = pd.DataFrame({name: rule(records, bad_quality_bits) for name, rule in STUDY_FILTERS.items()})
+    least one NOAA region. Returns the kept records and the dropped ones with every reason. `skip`
+    names rules a source applied before us (its records lack the columns to apply them again)."""
+    unknown = set(skip) - set(STUDY_FILTERS)
+    if unknown:
+        raise StoreError(f"unknown study filters {sorted(unknown)}; known: {list(STUDY_FILTERS)}")
+    reasons = pd.DataFrame({name: rule(records, bad_quality_bits) for name, rule in STUDY_FILTERS.items() if name not in skip},
+                           index=records.index)
     dropped = reasons.any(axis=1)
     why = reasons[dropped].apply(lambda row: "; ".join(row.index[row]), axis=1)
     return records[~dropped].reset_index(drop=True), records[dropped].assign(reason=why).reset_index(drop=True)

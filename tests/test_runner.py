@@ -133,3 +133,21 @@ def test_a_rerun_clears_stale_artifacts_of_that_chapter(tiny, tmp_path):
     stale.write_text("from an older run")
     run(tiny, run_dir, only=["02_b"], force=True)
     assert not stale.exists()
+
+
+def test_a_chapter_the_source_cannot_feed_becomes_a_page_that_says_so(tiny, tmp_path):
+    import nbformat
+
+    path = tiny.root / "notebooks" / "02_b.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["flarelib"] = {"requires": ["magnetograms"]}
+    nbformat.write(nb, path)
+    run_dir = tmp_path / "run"
+    assert run(tiny, run_dir, ["source=archive"]) == {"01_a": "ran", "02_b": "not applicable", "03_c": "ran"}
+    assert order(run_dir) == ["01_a", "03_c"]  # nothing of 02_b was executed
+    page = nbformat.read(run_dir / "02_b" / "02_b.ipynb", as_version=4)
+    assert page.cells[0].source == "# A chapter" and "archive source has no magnetograms" in page.cells[1].source
+    record = json.loads((run_dir / "02_b" / "record.json").read_text())
+    assert record["skipped"] == "the archive source has no magnetograms"
+    assert run(tiny, run_dir, ["source=archive"])["02_b"] == "skipped"  # unchanged: not redone
+    assert run(tiny, tmp_path / "synthetic")["02_b"] == "ran"  # a source with magnetograms runs it
