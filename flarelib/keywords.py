@@ -102,3 +102,28 @@ def compute_keywords(bl: np.ndarray, mask: np.ndarray, cdelt_deg: float) -> dict
         "R_VALUE": r_value(bl, cdelt_deg),
         "AREA": area_mh(mask, cdelt_deg),
     }
+
+
+REAL_CUTOUT = "fits/mdi.smarp_cea_96m.13520.20100714_124800_TAI"  # under data_dir (../shared/data)
+
+
+def header_check(stem) -> "pandas.DataFrame":
+    """Our four keywords computed from a real cutout (`<stem>.magnetogram.fits` and `.bitmap.fits`)
+    beside the pipeline's own values in its header: ours, pipeline, relative difference. R_VALUE is
+    a log10, so its difference is also given in dex."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from flarelib.fitsio import read_cutout, read_header
+
+    stem = Path(stem)
+    magnetogram, bitmap = stem.with_name(stem.name + ".magnetogram.fits"), stem.with_name(stem.name + ".bitmap.fits")
+    bl, bits = read_cutout(magnetogram, bitmap)
+    header = read_header(magnetogram)
+    ours = compute_keywords(bl, region_mask(bits), header["CDELT1"])
+    table = pd.DataFrame({"ours": ours, "pipeline": {k: float(header[k]) for k in ours}})
+    table["relative difference"] = (table.ours - table.pipeline) / table.pipeline
+    table["difference (dex, R_VALUE)"] = (table.ours - table.pipeline).where(table.index == "R_VALUE")
+    table.attrs.update(mask_pixels=int(region_mask(bits).sum()), pipeline_mask_pixels=int(header.get("CMASKL", -1)))
+    return table

@@ -120,3 +120,14 @@ def test_real_smarp_cutout_reproduces_its_pipeline_keywords(cutout):
     assert ours["R_VALUE"] == pytest.approx(header["R_VALUE"], abs=0.005)
     assert ours["AREA"] == pytest.approx(header["AREA"], rel=0.02)
     assert area_mh(mask, header["CDELT1"]) < header["AREA"]
+
+
+def test_the_header_check_the_data_chapter_shows(cutout):
+    from flarelib.keywords import header_check
+
+    table = header_check(CUTOUT)
+    assert table.attrs["mask_pixels"] == table.attrs["pipeline_mask_pixels"]
+    assert abs(table.at["USFLUXL", "relative difference"]) < 1e-4
+    assert abs(table.at["MEANGBL", "relative difference"]) < 1e-6
+    assert abs(table.at["R_VALUE", "difference (dex, R_VALUE)"]) < 0.005
+    assert -0.02 < table.at["AREA", "relative difference"] < 0

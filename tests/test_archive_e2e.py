@@ -1,0 +1,56 @@
+"""End to end on real data: params/archive.yaml with one epoch and two experiments, every chapter and
+the book (skipped when ../shared/data is absent). The chapters that need magnetograms must become a
+note, the keyword chapters must run on the real tables and say so in their captions."""
+
+from __future__ import annotations
+
+import pytest
+
+from flarelib.book import build_book
+from flarelib.chapter import read_record
+from flarelib.params import load_params
+from flarelib.runner import run_chapters
+from flarelib.window_tables import TABLES_DIR
+from tests.conftest import SHARED_DATA
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (SHARED_DATA / TABLES_DIR).exists(),
+                                                  reason=f"the real tables are not in {SHARED_DATA}")]
+SMALL = ["max_epochs=1", "n_experiments=2", "datasets=[SHARP_ONLY, FUSED_SHARP]", f"data_dir={SHARED_DATA}"]
+
+
+@pytest.fixture(scope="module")
+def archive_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("archive")
+    params, path = load_params("archive", SMALL)
+    run_dir = out / "runs" / "archive"
+    results = {r.name: r.status for r in run_chapters(params, path, run_dir)}
+    return run_dir, results, build_book(run_dir, output=out)
+
+
+def test_keyword_chapters_run_and_image_chapters_are_notes(archive_run):
+    run_dir, results, _ = archive_run
+    assert results == {"01_data": "ran", "02_fusion": "ran", "03_sampling": "ran", "04_lstm": "ran",
+                       "05_cnn": "not applicable", "06_stacking": "ran", "07_significance": "ran",
+                       "08_attribution": "not applicable"}
+    assert read_record(run_dir, "05_cnn")["skipped"] == "the archive source has no magnetograms"
+
+
+def test_real_numbers_are_recorded(archive_run):
+    run_dir = archive_run[0]
+    data = read_record(run_dir, "01_data")["numbers"]
+    assert data["regions"] == {"SHARP": 1113, "SMARP": 2008} and data["co_temporal_pairs"] == 0
+    assert abs(data["real_cutout_relative_difference"]["USFLUXL"]) < 1e-4
+    sampling = read_record(run_dir, "03_sampling")["numbers"]
+    assert 0.02 < sampling["event_rate"]["SHARP"] < 0.05  # the study: 0.041
+    assert sampling["label_agreement"]["SHARP with NOAA number positive"] > 0.8  # measured 0.87
+    assert sampling["label_agreement"]["SHARP without NOAA number negative"] == 1.0
+    table6 = read_record(run_dir, "07_significance")["numbers"]["table6"]
+    assert set(table6) >= {"TSS LSTM", "AUC LSTM"} and not any("CNN" in k for k in table6)
+
+
+def test_the_book_says_which_source_ran(archive_run):
+    index = archive_run[2]
+    for name in ("01_data", "03_sampling", "07_significance"):
+        page = (index.parent / "notebooks" / f"{name}.html").read_text()
+        assert "Data source: archive" in page
+    assert "This chapter was not run" in (index.parent / "notebooks" / "05_cnn.html").read_text()
