@@ -69,6 +69,11 @@ class Params(BaseModel):
     attribution_folds: int = Field(5, ge=2, description="Cross-validation folds over regions for out-of-sample maps.")
     attribution_sequences: int = Field(2, ge=1, description="Quiet-to-flare-imminent sequences explained.")
     attribution_regions: tuple[int, ...] = Field((), description="SHARP regions to explain (default: chosen from the data).")
+    # Chapter 09, operational forecasts
+    operational_folds: int = Field(5, ge=2, description="Folds over regions for the out-of-sample full-disk forecasts.")
+    issue_every_hours: int = Field(6, ge=2, le=24, description="Hours between full-disk forecast issue times.")
+    operational_models: tuple[ModelName, ...] = Field(("LSTM",), description=(
+        "Models of chapter 09's full-disk and transfer experiments (each trains anew; the CNN needs every window's image)."))
     workers: int = Field(0, ge=0, description="Parallel workers of the sweep; 0 means one per core.")
     scheduler_address: str | None = Field(None, description="An existing dask scheduler, if any.")
 

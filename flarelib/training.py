@@ -110,11 +110,15 @@ def _epoch(model, loader, optimiser, loss_fn, where, bar) -> float:
 
 
 def fit(model_name: str, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor],
-        settings: TrainSettings, image_size: int = 128) -> TrainResult:
-    """Train with early stopping on validation TSS; return the best epoch's model and the history."""
+        settings: TrainSettings, image_size: int = 128, init_state: dict | None = None) -> TrainResult:
+    """Train with early stopping on validation TSS; return the best epoch's model and the history.
+    `init_state` starts from trained weights instead of random ones (fine-tuning)."""
     generator = seed_everything(settings.seed)
     where = device()
-    model = build_model(model_name, image_size).to(where)
+    model = build_model(model_name, image_size)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    model = model.to(where)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     loss_fn = nn.CrossEntropyLoss()
     drop_last = len(train[1]) % settings.batch_size == 1  # batch norm cannot train on a batch of one

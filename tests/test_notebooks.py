@@ -14,7 +14,7 @@ from flarelib.params import Params, load_params
 from flarelib.toc import chapters, toc_files
 
 EXPECTED = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stacking", "07_significance",
-            "08_attribution"]
+            "08_attribution", "09_operational"]
 
 
 def notebooks(root):
@@ -27,7 +27,7 @@ def parameters_cell(nb):
     return tagged[0]
 
 
-def test_chapters_are_the_eight_of_the_study_in_order(root):
+def test_chapters_are_the_eight_of_the_study_then_the_operational_one_in_order(root):
     assert [spec.name for spec in chapters(root)] == EXPECTED
 
 
