@@ -74,6 +74,7 @@ class Params(BaseModel):
     issue_every_hours: int = Field(6, ge=2, le=24, description="Hours between full-disk forecast issue times.")
     operational_models: tuple[ModelName, ...] = Field(("LSTM",), description=(
         "Models of chapter 09's full-disk and transfer experiments (each trains anew; the CNN needs every window's image)."))
+    transfer_experiments: int = Field(3, ge=1, description="Experiments (the first seeds) of chapter 09's transfer study; each trains four models.")
     workers: int = Field(0, ge=0, description="Parallel workers of the sweep; 0 means one per core.")
     scheduler_address: str | None = Field(None, description="An existing dask scheduler, if any.")
 

@@ -15,7 +15,8 @@ from tests.conftest import SHARED_DATA
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (SHARED_DATA / TABLES_DIR).exists(),
                                                   reason=f"the real tables are not in {SHARED_DATA}")]
-SMALL = ["max_epochs=1", "n_experiments=2", "datasets=[SHARP_ONLY, FUSED_SHARP]", f"data_dir={SHARED_DATA}"]
+SMALL = ["max_epochs=1", "n_experiments=2", "transfer_experiments=1", "datasets=[SHARP_ONLY, FUSED_SHARP]",
+         f"data_dir={SHARED_DATA}"]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def test_keyword_chapters_run_and_image_chapters_are_notes(archive_run):
     run_dir, results, _ = archive_run
     assert results == {"01_data": "ran", "02_fusion": "ran", "03_sampling": "ran", "04_lstm": "ran",
                        "05_cnn": "not applicable", "06_stacking": "ran", "07_significance": "ran",
-                       "08_attribution": "not applicable"}
+                       "08_attribution": "not applicable", "09_operational": "ran"}
     assert read_record(run_dir, "05_cnn")["skipped"] == "the archive source has no magnetograms"
 
 
@@ -44,6 +45,9 @@ def test_real_numbers_are_recorded(archive_run):
     assert 0.02 < sampling["event_rate"]["SHARP"] < 0.05  # the study: 0.041
     assert sampling["label_agreement"]["SHARP with NOAA number positive"] > 0.8  # measured 0.87
     assert sampling["label_agreement"]["SHARP without NOAA number negative"] == 1.0
+    operational = read_record(run_dir, "09_operational")["numbers"]
+    assert all(0.01 < rate < 0.06 for rate in operational["event_rate_test"].values())  # SHARP's real rate
+    assert all(operational["bss_prior"][c] > operational["bss_real_rate_raw"][c] for c in operational["bss_prior"])
     table6 = read_record(run_dir, "07_significance")["numbers"]["table6"]
     assert set(table6) >= {"TSS LSTM", "AUC LSTM"} and not any("CNN" in k for k in table6)
 

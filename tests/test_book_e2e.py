@@ -73,7 +73,8 @@ def test_the_book_opens_offline(built):
     assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
 
 
-BUILT = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stacking", "07_significance", "08_attribution"]
+BUILT = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stacking", "07_significance", "08_attribution",
+         "09_operational"]
 
 
 def test_built_chapters_record_their_headline_numbers(built):
@@ -91,3 +92,9 @@ def test_built_chapters_record_their_headline_numbers(built):
     assert numbers["08_attribution"]["bipoles"] == 27 and len(numbers["08_attribution"]["sequences"]) >= 1
     assert numbers["08_attribution"]["ig_completeness_error"] < 0.01
     assert (run_dir / "08_attribution" / "figures" / "animation.gif").read_bytes()[:4] == b"GIF8"
+    operational = numbers["09_operational"]
+    assert all(0 < rate < 0.2 for rate in operational["event_rate_test"].values())  # the real rate, not one half
+    # balanced-trained probabilities overforecast at the real rate; Bayes' rule to the training climatology fixes most of it
+    assert all(operational["bss_prior"][cell] > operational["bss_real_rate_raw"][cell] for cell in operational["bss_prior"])
+    disk = (run_dir / "09_operational" / "full_disk_LSTM.csv").read_text().splitlines()
+    assert disk[0].startswith("issue_time,valid_from,valid_to,probability,probability_max") and len(disk) > 100
