@@ -129,10 +129,10 @@ def infer_noaa(windows: pd.DataFrame, flares: pd.DataFrame, min_windows: int = 3
             if gain.empty:
                 break
             score = gain.groupby("noaa").agg(flares=("gain", "sum"), windows=("gain", "size"))
-            best = score.sort_values(["flares", "windows"], ascending=False).iloc[0]
-            if chosen and best.windows < min_windows:
+            ranked = score.sort_values(["flares", "windows"], ascending=False)
+            if chosen and ranked.windows.iloc[0] < min_windows:
                 break
-            noaa = int(score.sort_values(["flares", "windows"], ascending=False).index[0])
+            noaa = int(ranked.index[0])
             chosen.append(noaa)
             mine = gain[gain.noaa == noaa].set_index("t_end").gain
             unmatched = unmatched.sub(mine, fill_value=0).clip(lower=0)
