@@ -228,7 +228,7 @@ def _write_skipped(spec: ChapterSpec, injected: dict[str, Any], key: str, run_di
     original = nbformat.read(spec.notebook, as_version=4)
     reason = f"the {source} source has no {', '.join(missing)}"
     note = nbformat.v4.new_markdown_cell(
-        f"```{{note}}\nThis chapter was not run: {reason}, and it needs them. Run it with a source "
+        f"```{{note}}\nThis chapter was not run because {reason}. Run it with a source "
         f"that has them (`--params demo`, or `source: jsoc` with a network).\n```")
     page = nbformat.v4.new_notebook(cells=[original.cells[0], note], metadata=original.metadata)
     nbformat.write(page, folder / f"{spec.name}.ipynb")
