@@ -188,8 +188,9 @@ def explain_disagreements(both: pd.DataFrame, windows: pd.DataFrame, flares: pd.
                           prediction: pd.Timedelta = pd.Timedelta(hours=24)) -> pd.DataFrame:
     """Why each disagreeing window of a region with NOAA numbers disagrees, found in the catalogues:
     the authors' listed classes against ours in the prediction period (the region's NOAA numbers),
-    and, for a missed M1.0+ flare, whether our catalogue has it without a NOAA number, under another
-    one, or not at all. Columns: the window, both labels, both flare lists, reason."""
+    and, for a missed M1.0+ flare, whether it peaks just after the period (we place a flare by its peak,
+    the authors by its start), or our catalogue has it without a NOAA number, under another one, or not
+    at all. Columns: the window, both labels, both flare lists, reason."""
     bad = both[(both.authors != both.ours) & (both.regions == "with NOAA number")]
     listed = windows.set_index(["SERIES", "arpnum", "t_end"]).flares
     rows = []
@@ -198,19 +199,25 @@ def explain_disagreements(both: pd.DataFrame, windows: pd.DataFrame, flares: pd.
         period = flares[(flares.peak_time > w.end) & (flares.peak_time <= w.end + prediction)]
         mine = period[period.noaa_ar.isin(numbers)].sort_values("peak_time")
         theirs = listed.get((w.SERIES, w.ARPNUM, w.end), "")
+        late = flares.iloc[:0]
+        if "start_time" in flares:  # started inside the period, peaked after it
+            edge = w.end + prediction
+            late = flares[flares.noaa_ar.isin(numbers) & (flares.start_time <= edge) & (flares.peak_time > edge)]
         rows.append({"SERIES": w.SERIES, "ARPNUM": w.ARPNUM, "end": w.end, "authors": w.authors, "ours": w.ours,
                      "authors_flares": theirs, "our_flares": "|".join(mine.goes_class),
-                     "reason": _reason(w, theirs, period, mine)})
+                     "reason": _reason(w, theirs, period, mine, late)})
     return pd.DataFrame(rows, columns=["SERIES", "ARPNUM", "end", "authors", "ours", "authors_flares", "our_flares", "reason"])
 
 
-def _reason(w, theirs: str, period: pd.DataFrame, mine: pd.DataFrame) -> str:
+def _reason(w, theirs: str, period: pd.DataFrame, mine: pd.DataFrame, late: pd.DataFrame) -> str:
     if w.authors == "negative":
         return f"our catalogue ties flares to the region's NOAA numbers ({w.observation} then {w.prediction}); the authors' did not"
     strong = [c for c in theirs.split("|") if c[:1] in "MX"]
     missing = [c for c in strong if c not in set(mine.goes_class)]
     if not missing:
         return f"the M1.0+ flare is ours too, but we see {w.observation} then {w.prediction}"
+    if missing[0] in set(late.goes_class):
+        return "the M1.0+ flare starts in the period but peaks after it (the authors place flares by start time)"
     same = period[period.goes_class == missing[0]]
     if same.empty:
         return "the authors' M1.0+ flare is not in our catalogue in this period"

@@ -88,6 +88,18 @@ def test_our_labels_against_the_authors_on_a_hand_made_timeline():
         "our catalogue has the M1.0+ flare without a NOAA number"]
 
 
+def test_a_flare_that_starts_in_the_period_and_peaks_after_it_is_named():
+    catalogue = flares([("2011-01-03 00:05", "M2.0", 100)]).assign(start_time=pd.Timestamp("2011-01-02 23:50"))
+    table = windows(["2011-01-02 00:00"], ["M2.0"])
+    noaa = pd.DataFrame({"SERIES": ["SHARP"], "arpnum": [7], "NOAA_ARS": ["100"], "listed": [1], "matched": [0]})
+    records = wt.archive_records(table, noaa)
+    samples, _ = sampling.sample_windows(records, catalogue, length=16, max_bad=15)
+    both = wt.label_agreement(samples, records)
+    assert both.ours.tolist() == ["negative"]  # by its peak, the flare is 5 minutes too late
+    assert wt.explain_disagreements(both, table, catalogue).reason.tolist() == [
+        "the M1.0+ flare starts in the period but peaks after it (the authors place flares by start time)"]
+
+
 needs_shared = pytest.mark.skipif(not (SHARED_DATA / wt.TABLES_DIR).exists(),
                                   reason=f"the real window tables are not in {SHARED_DATA} (see its README)")
 
