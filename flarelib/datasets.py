@@ -190,6 +190,15 @@ def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, seq
     return table
 
 
+def standardizer_from_attrs(attrs: dict) -> Standardizer:
+    """The standardization a dataset file was written with (the inverse of the attributes
+    `build_datasets` writes)."""
+    def stats(prefix: str) -> dict[str, np.ndarray]:
+        return {k.removeprefix(prefix): np.atleast_1d(np.asarray(v, float)) for k, v in attrs.items() if k.startswith(prefix)}
+
+    return Standardizer(stats("keyword_mean_"), stats("keyword_std_"), float(attrs["pixel_mean"]), float(attrs["pixel_std"]))
+
+
 def _netcdf_attrs(attrs: dict) -> dict:
     """netCDF attributes hold numbers, strings and lists of numbers only."""
     return {k: (np.asarray(v, dtype=float) if isinstance(v, list) else v) for k, v in attrs.items()}

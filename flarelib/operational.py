@@ -21,8 +21,10 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_curve
 
-from flarelib.datasets import DATASETS, Standardizer, split_regions
+from flarelib.datasets import (DATASETS, OTHER, Standardizer, fit_standardizer, rng_for, split_regions,
+                               standardizer_from_attrs, undersample)
 from flarelib.metrics import scores
+from flarelib.significance import bootstrap_ci, paired_greater
 
 Calibrator = Callable[[np.ndarray], np.ndarray]
 EPS = 1e-6
@@ -55,13 +57,6 @@ def climatology(split_windows: pd.DataFrame) -> float:
 
 
 # --- Models and inputs -------------------------------------------------------------------------------
-
-def scaler_from_attrs(attrs: dict) -> Standardizer:
-    """The standardization a dataset file was written with (its attributes)."""
-    means = {k.removeprefix("keyword_mean_"): np.atleast_1d(np.asarray(v, float)) for k, v in attrs.items() if k.startswith("keyword_mean_")}
-    stds = {k.removeprefix("keyword_std_"): np.atleast_1d(np.asarray(v, float)) for k, v in attrs.items() if k.startswith("keyword_std_")}
-    return Standardizer(means, stds, float(attrs["pixel_mean"]), float(attrs["pixel_std"]))
-
 
 def load_model(folder: Path, model_name: str, image_size: int) -> torch.nn.Module:
     from flarelib.models import build_model
@@ -216,7 +211,7 @@ def forecast_cell(dataset_file, cell_folder: Path, model_name: str, split_window
     train_labels = ds.label.values[ds.split.values == "train"]
     train_prior = float(train_labels.mean())
     model = load_model(cell_folder, model_name, image_size)
-    scaler = scaler_from_attrs(ds.attrs)
+    scaler = standardizer_from_attrs(ds.attrs)
     parts = {}
     for split in ("val", "test"):
         rows = split_windows[split_windows.split == split]
@@ -285,31 +280,6 @@ def export_forecasts(table: pd.DataFrame, path: Path, source: str, model: str, d
     return Path(path)
 
 
-# --- Bootstrap confidence intervals ----------------------------------------------------------------
-
-def bootstrap_ci(table: pd.DataFrame, statistic: Callable[[pd.DataFrame], float], groups: list[str],
-                 n_boot: int = 500, seed: int = 0, level: float = 0.95, strata: str | None = None) -> tuple[float, float, float]:
-    """A statistic of a table and its percentile interval, resampling whole groups (active regions,
-    or days for full-disk forecasts) with replacement: rows of one group are not independent. With
-    `strata` (say, the experiment's seed) groups are resampled within each stratum."""
-    rng = np.random.default_rng(seed)
-    layers = [table] if strata is None else [part for _, part in table.groupby(strata)]
-    offsets = np.cumsum([0] + [len(part) for part in layers[:-1]])
-    indices = [[idx + offset for idx in part.groupby(groups).indices.values()] for part, offset in zip(layers, offsets)]
-    ordered = pd.concat(layers)
-    draws = []
-    for _ in range(n_boot):
-        pick = np.concatenate([index[i] for index in indices for i in rng.integers(0, len(index), len(index))])
-        value = statistic(ordered.iloc[pick])
-        if np.isfinite(value):
-            draws.append(value)
-    tail = (1 - level) / 2
-    estimate = statistic(table)
-    if not draws:
-        return estimate, float("nan"), float("nan")
-    return estimate, float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))
-
-
 def target_series(dataset: str) -> str:
     return DATASETS[dataset][0]
 
@@ -322,14 +292,14 @@ def _tensors(model_name: str, rows: pd.DataFrame, sequences: np.ndarray, scaler:
 
 
 def fit_scaler(train: pd.DataFrame, sequences: np.ndarray, images) -> Standardizer:
-    """Keyword statistics per series over the training windows' sequences, pixel statistics over
-    their images (when a CNN needs them): leak-free, from training regions only."""
-    means, stds = {}, {}
-    for series, rows in train.groupby("SERIES"):
-        values = sequences[rows.index.to_numpy()].reshape(-1, sequences.shape[-1]).astype(np.float64)  # 1e22 squared overflows float32
-        means[str(series)], stds[str(series)] = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
-    pixels = images(train) if images is not None else np.zeros(1)
-    return Standardizer(means, stds, float(np.mean(pixels)), float(np.std(pixels)) or 1.0)
+    """Keyword statistics per series over every step of the training windows' sequences, pixel
+    statistics over their images (when a CNN needs them): leak-free, from training regions only."""
+    from flarelib.sampling import KEYWORDS
+
+    steps = sequences.shape[1]
+    values = pd.DataFrame(sequences[train.index.to_numpy()].reshape(-1, len(KEYWORDS)).astype(np.float64), columns=KEYWORDS)
+    values["SERIES"] = np.repeat(train.SERIES.to_numpy(), steps)
+    return fit_standardizer(values, KEYWORDS, images(train) if images is not None else np.zeros(1))
 
 
 def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, model_name: str, settings, image_size: int,
@@ -340,7 +310,6 @@ def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, mode
     undersampling as in the study. Then Bayes' rule to the training climatology and isotonic
     recalibration on the fold's validation regions. Columns: the window, label, labelled, fold, raw,
     prior, isotonic (the forecast)."""
-    from flarelib.datasets import OTHER, rng_for, undersample
     from flarelib.explain import region_folds
     from flarelib.training import fit, predict
 
@@ -356,7 +325,8 @@ def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, mode
         regions = rng_for(settings.seed, "oof-val", fold).permutation(np.unique(rest.ARPNUM))
         val_regions = set(regions[: max(1, len(regions) // 5)])
         val = rest[rest.ARPNUM.isin(val_regions)]
-        train_all = pd.concat([rest[~rest.ARPNUM.isin(val_regions) & rest.labelled], other])
+        train_target = rest[~rest.ARPNUM.isin(val_regions) & rest.labelled]
+        train_all = pd.concat([train_target, other])
         train = undersample(train_all.assign(label=train_all.label.astype(bool)), rng_for(settings.seed, "oof-train", fold))
         val_balanced = undersample(val[val.labelled].assign(label=lambda v: v.label.astype(bool)), rng_for(settings.seed, "oof-bal", fold))
         scaler = fit_scaler(train, sequences, images)
@@ -365,7 +335,6 @@ def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, mode
         held_out = target[target.fold == fold]
         val = val.assign(raw=predict(result.model, model_inputs(model_name, val, sequences, scaler, images)))
         held_out = held_out.assign(raw=predict(result.model, model_inputs(model_name, held_out, sequences, scaler, images)))
-        train_target = rest[~rest.ARPNUM.isin(val_regions) & rest.labelled]
         rate = float(train_target.label.astype(bool).mean())
         val, held_out = calibrated(val, held_out, float(train.label.mean()), rate)
         out.append(held_out.assign(climatology=rate))
@@ -375,14 +344,13 @@ def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, mode
 # --- Cross-cycle transfer ------------------------------------------------------------------------------
 
 TRANSFER_VARIANTS = ["own cycle", "other cycle", "concatenated", "fine-tuned"]
+TRANSFER_COLUMNS = ["variant", "target", "n_train", "epochs", "TSS", "AUC", "BSS", "ACC"]
 
 
 def _balanced(mask: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Row indices of `mask` with the majority class undersampled to the minority's size."""
+    """Row indices of `mask`, balanced by the study's undersampling (`datasets.undersample`)."""
     rows = np.flatnonzero(mask)
-    pos, neg = rows[labels[rows] == 1], rows[labels[rows] == 0]
-    small, large = (pos, neg) if len(pos) <= len(neg) else (neg, pos)
-    return np.sort(np.concatenate([small, rng.choice(large, size=len(small), replace=False)]))
+    return undersample(pd.DataFrame({"label": labels[rows] == 1}, index=rows), rng).index.to_numpy()
 
 
 def transfer(ds, model_name: str, settings, image_size: int) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
@@ -391,12 +359,11 @@ def transfer(ds, model_name: str, settings, image_size: int) -> tuple[pd.DataFra
     cycle only (each subset balanced again), on both concatenated (the study's fusion), and on the
     other cycle then fine-tuned on the target's (the study's suggestion). Returns test scores of each
     on the same test windows, and their test predictions (for region bootstraps)."""
-    from flarelib.datasets import rng_for
     from flarelib.training import fit, predict
 
     split, series = ds.split.values, ds.series.values
     if not (split == "test").any() or not (split == "val").any():
-        return pd.DataFrame(columns=["variant", "target", "n_train", "epochs", "TSS", "AUC", "BSS", "ACC"]), {}
+        return pd.DataFrame(columns=TRANSFER_COLUMNS), {}
     target = str(series[split == "test"][0])
     x = torch.as_tensor(ds.sequence.values if model_name == "LSTM" else ds.image.values)
     labels = ds.label.values.astype(int)
@@ -407,7 +374,7 @@ def transfer(ds, model_name: str, settings, image_size: int) -> tuple[pd.DataFra
     own = pick(_balanced(train & (series == target), labels, rng))
     other = pick(_balanced(train & (series != target), labels, rng))
     if not len(own[1]) or not len(other[1]):  # a cycle without a positive training window: nothing to compare
-        return pd.DataFrame(columns=["variant", "target", "n_train", "epochs", "TSS", "AUC", "BSS", "ACC"]), {}
+        return pd.DataFrame(columns=TRANSFER_COLUMNS), {}
     models = {"own cycle": fit(model_name, own, val, settings, image_size),
               "other cycle": fit(model_name, other, val, settings, image_size),
               "concatenated": fit(model_name, pick(train), val, settings, image_size)}
@@ -490,3 +457,68 @@ def seed_statistic(metric: str, thresholds: dict | None = None) -> Callable[[pd.
         return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
     return statistic
+
+
+# --- Chapter 09's tables ---------------------------------------------------------------------------
+
+def balanced_vs_real_rate(scores_table: pd.DataFrame, balanced: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset and model, means over seeds: the test event rate and size at the real rate, and
+    TSS, BSS, AUC on the balanced test set (chapter 06's metrics) beside the raw probabilities' at
+    the real rate."""
+    raw = scores_table[scores_table.method == "raw"].groupby(["dataset", "model"], sort=False)
+    by_cell = balanced.groupby(["dataset", "model"])
+    return pd.DataFrame({
+        "event rate (test)": raw.event_rate.mean(), "windows per test set": raw.n.mean(),
+        "TSS balanced": by_cell.TSS.mean(), "TSS real rate": raw["TSS@0.5"].mean(),
+        "BSS balanced": by_cell.BSS.mean(), "BSS real rate": raw.BSS.mean(),
+        "AUC balanced": by_cell.AUC.mean(), "AUC real rate": raw.AUC.mean()}).dropna(subset=["TSS real rate"])
+
+
+def headline_intervals(test_forecasts: pd.DataFrame, scores_table: pd.DataFrame, dataset: str, models: list[str],
+                       n_boot: int = 300, seed: int = 0) -> pd.DataFrame:
+    """For one dataset, every model and method: TSS at each seed's validation threshold, BSS against
+    the training climatology and AUC, means over seeds with 95% intervals from resampling test
+    regions within each seed."""
+    rows = []
+    for model in models:
+        for method in METHODS:
+            cell = test_forecasts[(test_forecasts.dataset == dataset) & (test_forecasts.model == model)].rename(columns={method: "prob"})
+            mine = scores_table[(scores_table.dataset == dataset) & (scores_table.model == model) & (scores_table.method == method)]
+            cell = cell.merge(mine[["seed", "climatology"]], on="seed")
+            thresholds = dict(zip(mine.seed, mine.threshold))
+            for metric, statistic in (("TSS@val", seed_statistic("TSS", thresholds)), ("BSS", seed_statistic("BSS")),
+                                      ("AUC", seed_statistic("AUC"))):
+                value, low, high = bootstrap_ci(cell, statistic, ["ARPNUM"], n_boot=n_boot, seed=seed, strata="seed")
+                rows.append({"model": model, "method": method, "metric": metric, "value": value, "95% low": low, "95% high": high})
+    return pd.DataFrame(rows)
+
+
+def full_disk_scores(disk: pd.DataFrame, name: str, column: str, n_boot: int = 300, seed: int = 0) -> dict:
+    """One full-disk forecast (`column`: probability or probability_max) verified at threshold 0.5:
+    TSS, BSS against the period's event rate, AUC, each with a 95% interval from resampling days."""
+    day = disk.assign(prob=disk[column], label=disk.event, seed=0, day=disk.issue_time.dt.floor("D"),
+                      climatology=disk.event.mean())
+    row = {"forecast": name, "issue times": len(disk), "event rate": disk.event.mean(),
+           "mean regions on disk": disk.regions.mean(), "share with no region": (disk.regions == 0).mean()}
+    for metric in ("TSS", "BSS", "AUC"):
+        value, low, high = bootstrap_ci(day, seed_statistic(metric), ["day"], n_boot=n_boot, seed=seed)
+        row.update({metric: value, f"{metric} 95%": f"{low:.3f}-{high:.3f}"})
+    return row
+
+
+def transfer_significance(transfer_table: pd.DataFrame, predictions: pd.DataFrame, n_boot: int = 300,
+                          seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per target and model: the one-sided paired t-test of fine-tuned > concatenated (TSS over
+    seeds), and each variant's mean TSS with a 95% interval from resampling test regions per seed.
+    `predictions` stacks `transfer`'s test predictions with variant, model and seed columns."""
+    tests, intervals = [], []
+    for (target, model), part in transfer_table.groupby(["target", "model"]) if len(transfer_table) else []:
+        wide = part.pivot_table(index="seed", columns="variant", values="TSS")
+        t, p = paired_greater(wide["fine-tuned"], wide["concatenated"]) if len(wide) > 1 else (np.nan, np.nan)
+        tests.append({"target": target, "model": model, "H1": "fine-tuned > concatenated (TSS)", "t": t, "p": p, "n": len(wide)})
+        for variant in TRANSFER_VARIANTS:
+            mine = predictions[(predictions.variant == variant) & (predictions.model == model) & (predictions.series == target)]
+            value, low, high = bootstrap_ci(mine.rename(columns={"arpnum": "ARPNUM"}), seed_statistic("TSS"), ["ARPNUM"],
+                                            n_boot=n_boot, seed=seed, strata="seed")
+            intervals.append({"target": target, "model": model, "variant": variant, "TSS": value, "95% low": low, "95% high": high})
+    return pd.DataFrame(tests), pd.DataFrame(intervals)

@@ -90,10 +90,14 @@ def declared_parameters(notebook: Path) -> list[str]:
     return list(papermill.inspect_notebook(str(notebook)).keys())
 
 
+def chapter_metadata(spec: ChapterSpec) -> dict[str, Any]:
+    """The chapter's `flarelib` notebook metadata (`needs`, `requires`)."""
+    return nbformat.read(spec.notebook, as_version=4).metadata.get("flarelib", {})
+
+
 def needs(spec: ChapterSpec, earlier: list[str]) -> list[str]:
     """The chapters whose artifacts this one reads (metadata `flarelib.needs`; default: all earlier)."""
-    meta = nbformat.read(spec.notebook, as_version=4).metadata.get("flarelib", {})
-    wanted = meta.get("needs")
+    wanted = chapter_metadata(spec).get("needs")
     if wanted is None:
         return list(earlier)
     unknown = [name for name in wanted if name not in earlier]
@@ -213,8 +217,7 @@ SOURCE_PROVIDES = {"synthetic": {"magnetograms"}, "jsoc": {"magnetograms"}, "arc
 
 def missing_inputs(spec: ChapterSpec, source: str) -> list[str]:
     """What a chapter requires (notebook metadata `flarelib.requires`) that the run's source lacks."""
-    meta = nbformat.read(spec.notebook, as_version=4).metadata.get("flarelib", {})
-    return [r for r in meta.get("requires", []) if r not in SOURCE_PROVIDES.get(source, set())]
+    return [r for r in chapter_metadata(spec).get("requires", []) if r not in SOURCE_PROVIDES.get(source, set())]
 
 
 def _write_skipped(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Path, missing: list[str],

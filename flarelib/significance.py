@@ -103,26 +103,42 @@ def holm(pvalues: np.ndarray) -> np.ndarray:
     return adjusted
 
 
+def bootstrap_ci(table: pd.DataFrame, statistic: Callable[[pd.DataFrame], float], groups: list[str],
+                 n_boot: int = 500, seed: int = 0, level: float = 0.95, strata: str | None = None) -> tuple[float, float, float]:
+    """A statistic of a table and its percentile interval, resampling whole groups (active regions,
+    or days for full-disk forecasts) with replacement: rows of one group are not independent. With
+    `strata` (say, the experiment's seed) groups are resampled within each stratum."""
+    rng = np.random.default_rng(seed)
+    layers = [table] if strata is None else [part for _, part in table.groupby(strata)]
+    offsets = np.cumsum([0] + [len(part) for part in layers[:-1]])
+    indices = [[idx + offset for idx in part.groupby(groups).indices.values()] for part, offset in zip(layers, offsets)]
+    ordered = pd.concat(layers)
+    draws = []
+    for _ in range(n_boot):
+        pick = np.concatenate([index[i] for index in indices for i in rng.integers(0, len(index), len(index))])
+        value = statistic(ordered.iloc[pick])
+        if np.isfinite(value):
+            draws.append(value)
+    tail = (1 - level) / 2
+    estimate = statistic(table)
+    if not draws:
+        return estimate, float("nan"), float("nan")
+    return estimate, float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))
+
+
 def bootstrap_over_regions(predictions_by_seed: list[pd.DataFrame], metric: Callable[[np.ndarray, np.ndarray], float],
                            n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Confidence interval of the mean over seeds of a test metric, resampling active regions (with
     all their samples) within each seed's test set: samples of one region are not independent."""
-    rng = np.random.default_rng(seed)
-    groups = []
-    for table in predictions_by_seed:
-        regions = {key: idx for key, idx in table.groupby(["series", "arpnum"]).indices.items()}
-        groups.append((table.label.to_numpy(), table.prob.to_numpy(), list(regions.values())))
-    draws = []
-    for _ in range(n_boot):
-        values = []
-        for y, p, regions in groups:
-            pick = np.concatenate([regions[i] for i in rng.integers(0, len(regions), len(regions))])
-            if len(np.unique(y[pick])) == 2:
-                values.append(metric(y[pick], p[pick]))
-        if values:
-            draws.append(np.mean(values))
-    tail = (1 - level) / 2
-    return (float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))) if draws else (float("nan"), float("nan"))
+    table = pd.concat([t.assign(_experiment=i) for i, t in enumerate(predictions_by_seed)], ignore_index=True)
+
+    def mean_over_seeds(sample: pd.DataFrame) -> float:
+        values = [metric(g.label.to_numpy(), g.prob.to_numpy()) for _, g in sample.groupby("_experiment")
+                  if g.label.nunique() == 2]
+        return float(np.mean(values)) if values else float("nan")
+
+    _, low, high = bootstrap_ci(table, mean_over_seeds, ["series", "arpnum"], n_boot, seed, level, strata="_experiment")
+    return low, high
 
 
 def bootstrap_table(predictions: pd.DataFrame, metrics: pd.DataFrame, metric: Callable[[np.ndarray, np.ndarray], float],

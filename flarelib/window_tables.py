@@ -156,9 +156,9 @@ def archive_records(windows: pd.DataFrame, noaa: pd.DataFrame) -> pd.DataFrame:
     records["QUALITY"] = 0
     for column in ("LAT_FWT", "LON_FWT", "NX", "NY", "NAN_PIXELS"):
         records[column] = np.nan
-    records["AUTHORS_LABEL"] = records.label
+    records["AUTHORS_LABEL"], records["AUTHORS_FLARES"] = records.label, records.flares
     return records[["SERIES", "ARPNUM", "T_REC", "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "QUALITY",
-                    "USFLUXL", "MEANGBL", "R_VALUE", "AREA", "NX", "NY", "NAN_PIXELS", "AUTHORS_LABEL", "fold"]]
+                    "USFLUXL", "MEANGBL", "R_VALUE", "AREA", "NX", "NY", "NAN_PIXELS", "AUTHORS_LABEL", "AUTHORS_FLARES", "fold"]]
 
 
 # --- Our labels against the authors' --------------------------------------------------------------
@@ -167,7 +167,8 @@ def label_agreement(samples: pd.DataFrame, records: pd.DataFrame) -> pd.DataFram
     """Our label of every published window (positive, negative, or dropped as WEAK) against the
     authors', per series and per whether the region has a NOAA number: counts."""
     ours = samples[["SERIES", "ARPNUM", "end", "label", "observation", "prediction"]]
-    theirs = records[["SERIES", "ARPNUM", "T_REC", "AUTHORS_LABEL", "NOAA_ARS"]].rename(columns={"T_REC": "end"})
+    theirs = records[["SERIES", "ARPNUM", "T_REC", "AUTHORS_LABEL", "AUTHORS_FLARES", "NOAA_ARS"]].rename(columns={"T_REC": "end"})
+    theirs = theirs.assign(AUTHORS_FLARES=theirs.AUTHORS_FLARES.fillna(""))  # an empty list reads back as NaN
     both = theirs.merge(ours, on=["SERIES", "ARPNUM", "end"], how="left", validate="one_to_one")
     both["authors"] = np.where(both.AUTHORS_LABEL, "positive", "negative")
     both["ours"] = np.select([both.label.isna(), both.label.fillna(False).astype(bool)], ["dropped", "positive"], "negative")
@@ -184,7 +185,7 @@ def agreement_table(both: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def explain_disagreements(both: pd.DataFrame, windows: pd.DataFrame, flares: pd.DataFrame,
+def explain_disagreements(both: pd.DataFrame, flares: pd.DataFrame,
                           prediction: pd.Timedelta = pd.Timedelta(hours=24)) -> pd.DataFrame:
     """Why each disagreeing window of a region with NOAA numbers disagrees, found in the catalogues:
     the authors' listed classes against ours in the prediction period (the region's NOAA numbers),
@@ -192,13 +193,12 @@ def explain_disagreements(both: pd.DataFrame, windows: pd.DataFrame, flares: pd.
     the authors by its start), or our catalogue has it without a NOAA number, under another one, or not
     at all. Columns: the window, both labels, both flare lists, reason."""
     bad = both[(both.authors != both.ours) & (both.regions == "with NOAA number")]
-    listed = windows.set_index(["SERIES", "arpnum", "t_end"]).flares
     rows = []
     for w in bad.itertuples(index=False):
         numbers = [int(n) for n in w.NOAA_ARS.split(",")]
         period = flares[(flares.peak_time > w.end) & (flares.peak_time <= w.end + prediction)]
         mine = period[period.noaa_ar.isin(numbers)].sort_values("peak_time")
-        theirs = listed.get((w.SERIES, w.ARPNUM, w.end), "")
+        theirs = w.AUTHORS_FLARES
         late = flares.iloc[:0]
         if "start_time" in flares:  # started inside the period, peaked after it
             edge = w.end + prediction

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit, logit
 
-from flarelib import operational as op
+from flarelib import operational as op, significance
 
 
 @pytest.mark.parametrize("train_prior, target", [(0.5, 0.04), (0.5, 0.3), (0.3, 0.04), (0.5, 0.5)])
@@ -111,9 +111,9 @@ def test_the_export_format(tmp_path):
 
 def test_bootstrap_resamples_whole_groups():
     table = pd.DataFrame({"arpnum": [1, 1, 2, 2], "value": [1.0, 1.0, 3.0, 3.0]})
-    estimate, low, high = op.bootstrap_ci(table, lambda t: t.value.mean(), ["arpnum"], n_boot=400, seed=0)
+    estimate, low, high = significance.bootstrap_ci(table, lambda t: t.value.mean(), ["arpnum"], n_boot=400, seed=0)
     assert estimate == 2.0 and low == 1.0 and high == 3.0  # whole regions: the mean is 1, 2 or 3
-    constant = op.bootstrap_ci(table.assign(value=5.0), lambda t: t.value.mean(), ["arpnum"], n_boot=50)
+    constant = significance.bootstrap_ci(table.assign(value=5.0), lambda t: t.value.mean(), ["arpnum"], n_boot=50)
     assert constant == (5.0, 5.0, 5.0)
 
 

@@ -82,7 +82,7 @@ def test_our_labels_against_the_authors_on_a_hand_made_timeline():
     assert both.authors.tolist() == ["positive", "negative", "positive"]
     agreement = wt.agreement_table(both)
     assert agreement.loc[("SHARP", "with NOAA number", "positive"), "agreement"] == 0.5
-    reasons = wt.explain_disagreements(both, table, catalogue)
+    reasons = wt.explain_disagreements(both, catalogue)
     assert reasons.reason.tolist() == [
         "our catalogue ties flares to the region's NOAA numbers (WEAK then QUIET); the authors' did not",
         "our catalogue has the M1.0+ flare without a NOAA number"]
@@ -96,7 +96,7 @@ def test_a_flare_that_starts_in_the_period_and_peaks_after_it_is_named():
     samples, _ = sampling.sample_windows(records, catalogue, length=16, max_bad=15)
     both = wt.label_agreement(samples, records)
     assert both.ours.tolist() == ["negative"]  # by its peak, the flare is 5 minutes too late
-    assert wt.explain_disagreements(both, table, catalogue).reason.tolist() == [
+    assert wt.explain_disagreements(both, catalogue).reason.tolist() == [
         "the M1.0+ flare starts in the period but peaks after it (the authors place flares by start time)"]
 
 
