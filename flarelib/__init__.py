@@ -3,7 +3,7 @@
 All computation lives here; the chapter notebooks call it, show results and explain them.
 """
 
-from flarelib.chapter import Chapter, open_chapter, read_record, source_caption
+from flarelib.compendium.chapter import Chapter, open_chapter, read_record, source_caption
 
 __all__ = ["Chapter", "open_chapter", "read_record", "source_caption"]
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 import sys
 
-from flarelib.cli import main
+from flarelib.compendium.cli import main
 
 sys.exit(main())

@@ -9,11 +9,12 @@ the validation and test sets of a seed are the same for a series' single and fus
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from flarelib.seeding import rng_for
 
 DATASETS = {"SHARP_ONLY": ("SHARP", False), "FUSED_SHARP": ("SHARP", True),
             "SMARP_ONLY": ("SMARP", False), "FUSED_SMARP": ("SMARP", True)}
@@ -21,14 +22,16 @@ OTHER = {"SHARP": "SMARP", "SMARP": "SHARP"}
 SPLITS = ("train", "val", "test")
 
 
-def rng_for(seed: int, *purpose: object) -> np.random.Generator:
-    digest = hashlib.sha256(repr((seed, *purpose)).encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
-
-
 def split_regions(arpnums: np.ndarray, seed: int, series: str, test_fraction: float = 0.2,
                   val_fraction: float = 0.2) -> dict[int, str]:
-    """Assign each region of a series to train, val or test (a function of seed and series only)."""
+    """Assign each region of a series to train, val or test (a function of seed and series only).
+
+    Parameters
+    ----------
+    arpnums : the regions (repeats allowed).
+    seed, series : the experiment's seed and the instrument (each has its own draw).
+    test_fraction, val_fraction : the shares of regions in test and validation.
+    """
     regions = np.unique(np.asarray(arpnums))
     order = rng_for(seed, "split", series).permutation(regions)
     n_test = int(round(test_fraction * regions.size))
@@ -50,7 +53,15 @@ def make_dataset(samples: pd.DataFrame, name: str, seed: int, test_fraction: flo
     """The kept samples of one dataset and seed, with a `split` column, balanced in every split.
 
     `samples` are kept windows with SERIES, ARPNUM and a boolean `label`; the index is kept, so
-    the rows can be matched to sequences and images."""
+    the rows can be matched to sequences and images.
+
+    Parameters
+    ----------
+    samples : kept windows of both instruments.
+    name : a key of `DATASETS`.
+    seed : the experiment's seed (split and undersampling).
+    test_fraction, val_fraction : the shares of regions in test and validation.
+    """
     series, fused = DATASETS[name]
     mine = samples[samples["SERIES"] == series]
     assignment = split_regions(mine["ARPNUM"].to_numpy(), seed, series, test_fraction, val_fraction)
@@ -91,6 +102,12 @@ class Standardizer:
     def pixels(self, images: np.ndarray) -> np.ndarray:
         return ((images - self.pixel_mean) / self.pixel_std).astype(np.float32)
 
+    @classmethod
+    def of_pixels(cls, images: np.ndarray) -> "Standardizer":
+        """Pixels only (a CNN's), from the images' mean and standard deviation in their own precision
+        (float32 CNN inputs; `fit_standardizer` averages in float64)."""
+        return cls({}, {}, float(images.mean()), float(images.std()))
+
 
 def fit_standardizer(records: pd.DataFrame, keywords: list[str], pixels: np.ndarray) -> Standardizer:
     """Statistics from the given records (per series) and SHARP pixel values.
@@ -109,7 +126,16 @@ def fit_standardizer(records: pd.DataFrame, keywords: list[str], pixels: np.ndar
 def to_xarray(dataset: pd.DataFrame, sequences: np.ndarray, images: np.ndarray | None, keywords: list[str],
               attrs: dict) -> "xarray.Dataset":
     """One dataset file's content: split, label, region and time of each sample, its keyword
-    sequence and (when there are magnetograms) its image, with the standardization used."""
+    sequence and (when there are magnetograms) its image, with the standardization used.
+
+    Parameters
+    ----------
+    dataset : the samples with `split`, `label`, `SERIES`, `ARPNUM`, `end`.
+    sequences : their standardized keyword sequences, shape (n, steps, keywords).
+    images : their standardized images, or None.
+    keywords : the keyword names.
+    attrs : the standardization and settings, written as attributes.
+    """
     import xarray as xr
 
     variables = {
@@ -138,14 +164,29 @@ def experiment_seeds(seed: int, n_experiments: int) -> list[int]:
     return [seed + k for k in range(n_experiments)]
 
 
-def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, sequences: np.ndarray, folder,
+def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, sequences: np.ndarray, folder, *,
                    names: list[str], seeds: list[int], test_fraction: float, val_fraction: float,
                    standardization: str, image_size: int, keywords: list[str], with_images: bool = True,
                    caption: str = "") -> pd.DataFrame:
     """Write `<name>_seed<seed>.nc` for every dataset and seed; return Table 5 for all of them.
 
     Statistics: `train` uses the training regions' records and training images of each dataset
-    (leak-free); `global` uses every kept record and every image, as the study's code did."""
+    (leak-free); `global` uses every kept record and every image, as the study's code did.
+
+    Parameters
+    ----------
+    store : the run's store (for images).
+    kept_records : the records that passed the study's filters (standardization statistics).
+    samples, sequences : the kept windows and their keyword sequences.
+    folder : where the files go.
+    names, seeds : the datasets and experiments.
+    test_fraction, val_fraction : the shares of regions in test and validation.
+    standardization : "train" (leak-free) or "global" (the study's code).
+    image_size : the CNN's input size.
+    keywords : the keyword names.
+    with_images : write images (False for a source without magnetograms).
+    caption : the progress bar's label.
+    """
     from pathlib import Path
 
     from flarelib.images import last_record_images

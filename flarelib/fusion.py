@@ -18,8 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from flarelib.images import SUBSAMPLE, subsample
-from flarelib.overview import co_temporal_pairs
-from flarelib.sampling import KEYWORDS
+from flarelib.sources.overview import co_temporal_pairs
+from flarelib.schema import KEYWORDS
 
 QUANTILES = np.linspace(0.005, 0.995, 199)
 
@@ -39,7 +39,15 @@ def co_temporal_records(kept: pd.DataFrame, every: pd.Timedelta | None = pd.Time
 
 
 def matched_pixels(store, smarp: int, sharp: int, t_rec: pd.Timestamp, limit_deg: float = 70.0) -> dict[str, np.ndarray]:
-    """MDI pixels and 4x-subsampled HMI pixels inside both bounding boxes and within +-limit degrees."""
+    """MDI pixels and 4x-subsampled HMI pixels inside both bounding boxes and within +-limit degrees.
+
+    Parameters
+    ----------
+    store : the run's store.
+    smarp, sharp : the TARP and HARP numbers of one region.
+    t_rec : the co-temporal record time.
+    limit_deg : pixels further from central meridian are left out.
+    """
     out = {}
     grids = {}
     for series, arpnum in (("SMARP", smarp), ("SHARP", sharp)):
@@ -75,7 +83,16 @@ def through_origin(x: np.ndarray, y: np.ndarray) -> float:
 
 def qq_study(store, kept: pd.DataFrame, every: pd.Timedelta = pd.Timedelta(hours=8), quantiles: np.ndarray = QUANTILES,
              n_boot: int = 1000, seed: int = 0) -> QQResult:
-    """Quantiles of MDI and HMI pixels for every pair (all its 8-hourly samples pooled)."""
+    """Quantiles of MDI and HMI pixels for every pair (all its 8-hourly samples pooled).
+
+    Parameters
+    ----------
+    store : the run's store.
+    kept : the records that passed the study's filters.
+    every : the spacing of the co-temporal samples.
+    quantiles : the quantile levels compared.
+    n_boot, seed : bootstrap draws over pairs for the factor's uncertainty, and their seed.
+    """
     samples = co_temporal_records(kept, every)
     if samples.empty:
         raise ValueError("no co-temporal SMARP/SHARP records: the fusion comparison needs the 2010 overlap")
@@ -163,7 +180,7 @@ def authors_fit(data_dir) -> pd.DataFrame:
     a pickled dict keyword -> coef, intercept), under our keyword names."""
     from pathlib import Path
 
-    from flarelib.window_tables import KEYWORD_MAP, TABLES_DIR
+    from flarelib.sources.window_tables import KEYWORD_MAP, TABLES_DIR
 
     path = Path(data_dir) / TABLES_DIR / "sharp2smarp.npy"
     fit = np.load(path, allow_pickle=True).item()  # the authors' file format; a public, read-only file

@@ -33,3 +33,17 @@ def last_record_images(store, rows: pd.DataFrame, size: int) -> np.ndarray:
         field, _ = store.magnetogram(row.SERIES, row.ARPNUM, row.end)
         out[i] = cnn_input(np.nan_to_num(field), row.SERIES, size)
     return out
+
+
+class ImageCache:
+    """Last-record CNN inputs rendered once per window (by the window's index) and reused across
+    folds, seeds and models; call it with windows as `last_record_images`."""
+
+    def __init__(self, store, size: int):
+        self.store, self.size, self.cache = store, size, {}
+
+    def __call__(self, rows: pd.DataFrame) -> np.ndarray:
+        todo = rows.loc[[i for i in rows.index if i not in self.cache]]
+        if len(todo):
+            self.cache.update(zip(todo.index, last_record_images(self.store, todo, self.size)))
+        return np.stack([self.cache[i] for i in rows.index]) if len(rows) else np.zeros((0, self.size, self.size), np.float32)

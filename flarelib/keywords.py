@@ -115,7 +115,7 @@ def header_check(stem) -> "pandas.DataFrame":
 
     import pandas as pd
 
-    from flarelib.fitsio import read_cutout, read_header
+    from flarelib.sources.fitsio import read_cutout, read_header
 
     stem = Path(stem)
     magnetogram, bitmap = stem.with_name(stem.name + ".magnetogram.fits"), stem.with_name(stem.name + ".bitmap.fits")

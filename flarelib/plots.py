@@ -133,7 +133,7 @@ def plot_history(history, caption: str) -> plt.Figure:
     return fig
 
 
-METHODS = ("LSTM", "CNN", "AVG", "BEST", "CROSS_ENTROPY", "BSS", "AUC", "TSS")
+STACKING_METHODS = ("LSTM", "CNN", "AVG", "BEST", "CROSS_ENTROPY", "BSS", "AUC", "TSS")
 
 
 def plot_stacking_tss(stacked, caption: str, metric: str = "TSS") -> plt.Figure:
@@ -144,8 +144,8 @@ def plot_stacking_tss(stacked, caption: str, metric: str = "TSS") -> plt.Figure:
     fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.6), sharey=True, squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
         part = stacked[stacked.dataset == dataset]
-        sns.boxplot(data=part, x="method", y=metric, order=list(METHODS), ax=ax, color="#9ecae1", fliersize=2)
-        sns.stripplot(data=part, x="method", y=metric, order=list(METHODS), ax=ax, color="k", size=2.5)
+        sns.boxplot(data=part, x="method", y=metric, order=list(STACKING_METHODS), ax=ax, color="#9ecae1", fliersize=2)
+        sns.stripplot(data=part, x="method", y=metric, order=list(STACKING_METHODS), ax=ax, color="k", size=2.5)
         ax.set_title(dataset, fontsize=9)
         ax.set_xlabel("")
         ax.tick_params(axis="x", rotation=60, labelsize=7)
@@ -171,7 +171,15 @@ def plot_alphas(stacked, caption: str) -> plt.Figure:
 
 def plot_one_experiment(splits: dict, alpha: float, oracle: float, accuracy: dict, caption: str) -> plt.Figure:
     """Figure 11: CNN against LSTM probabilities for train, validation and test, the decision boundary
-    alpha p + (1 - alpha) q = 0.5 fitted on validation (and on test, the oracle), and ACC against alpha."""
+    alpha p + (1 - alpha) q = 0.5 fitted on validation (and on test, the oracle), and ACC against alpha.
+
+    Parameters
+    ----------
+    splits : per split, (labels, CNN probabilities, LSTM probabilities).
+    alpha, oracle : the weight fitted on validation, and on test.
+    accuracy : per split, ACC over the alpha grid.
+    caption : the figure's caption (naming the data source).
+    """
     fig, axes = plt.subplots(1, 4, figsize=(16, 4))
     line = np.linspace(0, 1, 101)
     for ax, (name, table) in zip(axes[:3], splits.items()):

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from flarelib.goes import is_strong
+from flarelib.schema import KEYWORDS
 
 QUIET, WEAK, STRONG = "QUIET", "WEAK", "STRONG"
 
@@ -51,7 +52,14 @@ def label_windows(
 ) -> pd.DataFrame:
     """Activity of each window's two periods and its label (True, False, or <NA> when dropped).
 
-    `ends` are window end times; `peak_times`/`peak_flux` the flares of the region (any order)."""
+    `ends` are window end times; `peak_times`/`peak_flux` the flares of the region (any order).
+
+    Parameters
+    ----------
+    ends : window end times.
+    peak_times, peak_flux : the region's flares.
+    observation, prediction : the lengths of the observation and prediction periods.
+    """
     ends = np.asarray(ends, dtype="datetime64[ns]")
     order = np.argsort(np.asarray(peak_times, dtype="datetime64[ns]"))
     times = np.asarray(peak_times, dtype="datetime64[ns]")[order]
@@ -82,7 +90,6 @@ def label_records(records: pd.DataFrame, flares: pd.DataFrame, **periods: pd.Tim
 
 # --- Samples: windows of records, the bad-record rules, keyword sequences (Section 2.3) -------------
 
-KEYWORDS = ["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]
 
 
 def window_slots(steps: np.ndarray, length: int) -> np.ndarray:
@@ -110,7 +117,18 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
 
     A record is bad if its magnetogram has NaN pixels, its height or width is more than
     `size_tolerance` pixels from the window's median, or a keyword is NaN; a missing record (a gap)
-    counts as bad. A window is dropped with more than `max_bad` bad records or a bad last record."""
+    counts as bad. A window is dropped with more than `max_bad` bad records or a bad last record.
+
+    Parameters
+    ----------
+    records : the store's records that passed the study's filters.
+    flares : the catalogue.
+    length : records per window.
+    cadence : the records' cadence.
+    max_bad : at most this many bad records in a kept window.
+    size_tolerance : the image-size rule, in pixels from the window's median.
+    periods : `observation` and `prediction` lengths, passed to `label_windows`.
+    """
     frames, sequences = [], []
     flares = flares.reset_index(drop=True)
     index = flares_by_region(flares)

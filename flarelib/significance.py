@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from flarelib.schema import SAMPLE_REGION
+
 METRICS = ("ACC", "AUC", "TSS", "BSS")
 GROUPS = {"SHARP": ("FUSED_SHARP", "SHARP_ONLY"), "SMARP": ("FUSED_SMARP", "SMARP_ONLY")}
 
@@ -107,7 +109,17 @@ def bootstrap_ci(table: pd.DataFrame, statistic: Callable[[pd.DataFrame], float]
                  n_boot: int = 500, seed: int = 0, level: float = 0.95, strata: str | None = None) -> tuple[float, float, float]:
     """A statistic of a table and its percentile interval, resampling whole groups (active regions,
     or days for full-disk forecasts) with replacement: rows of one group are not independent. With
-    `strata` (say, the experiment's seed) groups are resampled within each stratum."""
+    `strata` (say, the experiment's seed) groups are resampled within each stratum.
+
+    Parameters
+    ----------
+    table : one row per forecast.
+    statistic : the number computed from a (resampled) table.
+    groups : the columns naming a group resampled whole.
+    n_boot, seed : draws and their seed.
+    level : the interval's coverage.
+    strata : a column within whose values groups are resampled.
+    """
     rng = np.random.default_rng(seed)
     layers = [table] if strata is None else [part for _, part in table.groupby(strata)]
     offsets = np.cumsum([0] + [len(part) for part in layers[:-1]])
@@ -129,7 +141,15 @@ def bootstrap_ci(table: pd.DataFrame, statistic: Callable[[pd.DataFrame], float]
 def bootstrap_over_regions(predictions_by_seed: list[pd.DataFrame], metric: Callable[[np.ndarray, np.ndarray], float],
                            n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Confidence interval of the mean over seeds of a test metric, resampling active regions (with
-    all their samples) within each seed's test set: samples of one region are not independent."""
+    all their samples) within each seed's test set: samples of one region are not independent.
+
+    Parameters
+    ----------
+    predictions_by_seed : each seed's test predictions (`arpnum`, `label`, `prob`).
+    metric : metric(labels, probabilities).
+    n_boot, seed : draws and their seed.
+    level : the interval's coverage.
+    """
     table = pd.concat([t.assign(_experiment=i) for i, t in enumerate(predictions_by_seed)], ignore_index=True)
 
     def mean_over_seeds(sample: pd.DataFrame) -> float:
@@ -137,13 +157,21 @@ def bootstrap_over_regions(predictions_by_seed: list[pd.DataFrame], metric: Call
                   if g.label.nunique() == 2]
         return float(np.mean(values)) if values else float("nan")
 
-    _, low, high = bootstrap_ci(table, mean_over_seeds, ["series", "arpnum"], n_boot, seed, level, strata="_experiment")
+    _, low, high = bootstrap_ci(table, mean_over_seeds, SAMPLE_REGION, n_boot, seed, level, strata="_experiment")
     return low, high
 
 
 def bootstrap_table(predictions: pd.DataFrame, metrics: pd.DataFrame, metric: Callable[[np.ndarray, np.ndarray], float],
                     name: str = "TSS", n_boot: int = 300, seed: int = 0) -> pd.DataFrame:
-    """Per dataset and model: the mean test metric over seeds and its 95% interval by region bootstrap."""
+    """Per dataset and model: the mean test metric over seeds and its 95% interval by region bootstrap.
+
+    Parameters
+    ----------
+    predictions, metrics : chapter 06's predictions and metrics tables.
+    metric : metric(labels, probabilities).
+    name : the metric's name in the table.
+    n_boot, seed : draws and their seed.
+    """
     rows = []
     for (dataset, model), part in predictions[predictions.split == "test"].groupby(["dataset", "model"]):
         low, high = bootstrap_over_regions([g for _, g in part.groupby("seed")], metric, n_boot=n_boot, seed=seed)
@@ -151,3 +179,39 @@ def bootstrap_table(predictions: pd.DataFrame, metrics: pd.DataFrame, metric: Ca
                      f"mean {name}": metrics[(metrics.dataset == dataset) & (metrics.model == model)][name].mean(),
                      "95% low": low, "95% high": high, "test regions per seed": part.groupby("seed").arpnum.nunique().mean()})
     return pd.DataFrame(rows)
+
+
+def fast_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """ROC AUC as the Mann-Whitney statistic (ties count one half), for bootstrap loops; equal to
+    sklearn's roc_auc_score (a test checks)."""
+    ranks = stats.rankdata(p)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def seed_statistic(metric: str, thresholds: dict | None = None) -> Callable[[pd.DataFrame], float]:
+    """The mean over seeds of a metric of one method's forecasts (`prob`), for bootstraps: TSS at
+    each seed's validation threshold (`thresholds[seed]`) or at 0.5, BSS against the table's
+    `climatology`, or AUC. Plain numpy, as it runs thousands of times."""
+
+    def one(seed: int, y: np.ndarray, p: np.ndarray, rate: float) -> float:
+        positives = y.sum()
+        if positives == 0 or positives == len(y):
+            return float("nan")
+        if metric == "TSS":
+            yes = p >= (thresholds[seed] if thresholds else 0.5)
+            return float(yes[y == 1].mean() - yes[y == 0].mean())
+        if metric == "BSS":
+            return float(1 - np.mean((p - y) ** 2) / np.mean((rate - y) ** 2))
+        return fast_auc(y, p)
+
+    def statistic(table: pd.DataFrame) -> float:
+        seeds = table.seed.to_numpy()
+        y, p = table.label.astype(int).to_numpy(), table.prob.to_numpy(dtype=float)
+        rate = table.climatology.to_numpy(dtype=float) if metric == "BSS" else np.zeros(len(table))
+        values = [one(s, y[seeds == s], p[seeds == s], rate[seeds == s][0]) for s in np.unique(seeds)]
+        return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+
+    return statistic
+

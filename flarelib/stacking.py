@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from flarelib.metrics import scores
+from flarelib.schema import SAMPLE_END, SAMPLE_REGION
 
 CRITERIA = ("CROSS_ENTROPY", "BSS", "AUC", "TSS")
 ALPHAS = np.round(np.linspace(0.0, 1.0, 1001), 3)
@@ -38,6 +39,15 @@ def _objective(criterion: str, y: np.ndarray, mixed: np.ndarray) -> np.ndarray:
 
 
 def objective_curve(criterion: str, y: np.ndarray, p: np.ndarray, q: np.ndarray, alphas: np.ndarray = ALPHAS) -> np.ndarray:
+    """The stacking criterion of alpha p + (1 - alpha) q over a grid of alpha (higher is better).
+
+    Parameters
+    ----------
+    criterion : one of `CRITERIA`.
+    y : the labels.
+    p, q : the two models' probabilities (CNN, LSTM).
+    alphas : the grid.
+    """
     mixed = alphas[:, None] * np.asarray(p)[None, :] + (1 - alphas[:, None]) * np.asarray(q)[None, :]
     return _objective(criterion, np.asarray(y), mixed)
 
@@ -74,7 +84,7 @@ def stack(val: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
 
 def paired_probabilities(predictions: pd.DataFrame, dataset: str, seed: int, split: str) -> pd.DataFrame:
     """LSTM (p) and CNN (q) probabilities of the same samples of one dataset, seed and split."""
-    keys = ["series", "arpnum", "t_end", "label"]
+    keys = [*SAMPLE_REGION, SAMPLE_END, "label"]
     part = predictions[(predictions.dataset == dataset) & (predictions.seed == seed) & (predictions.split == split)]
     lstm = part[part.model == "LSTM"][keys + ["prob"]].rename(columns={"prob": "p"}).reset_index(drop=True)
     cnn = part[part.model == "CNN"][keys + ["prob"]].rename(columns={"prob": "q"}).reset_index(drop=True)

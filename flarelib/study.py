@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-DATASETS = ["FUSED_SHARP", "SHARP_ONLY", "FUSED_SMARP", "SMARP_ONLY"]
+PUBLISHED_ORDER = ["FUSED_SHARP", "SHARP_ONLY", "FUSED_SMARP", "SMARP_ONLY"]
 
 # Table 6: test-set mean and 1-sigma over 10 random experiments.
 TABLE6 = pd.DataFrame(
@@ -17,7 +17,7 @@ TABLE6 = pd.DataFrame(
      ("TSS", "LSTM", 0.900, 0.023, 0.884, 0.032, 0.810, 0.050, 0.800, 0.049),
      ("BSS", "CNN", 0.649, 0.152, 0.714, 0.064, 0.628, 0.114, 0.520, 0.121),
      ("BSS", "LSTM", 0.799, 0.036, 0.775, 0.047, 0.626, 0.107, 0.586, 0.108)],
-    columns=["metric", "model"] + [f"{d} {s}" for d in DATASETS for s in ("mean", "std")],
+    columns=["metric", "model"] + [f"{d} {s}" for d in PUBLISHED_ORDER for s in ("mean", "std")],
 ).set_index(["metric", "model"])
 
 # Table 7: one-sided paired t-tests, fused > single (p, t) per metric and model.
@@ -46,11 +46,9 @@ TABLE8 = {
 EXPERIMENTS = 10  # so every t above has 9 degrees of freedom
 
 
-def archive_differences(params: dict) -> "pandas.DataFrame":
+def archive_differences(params: dict) -> pd.DataFrame:
     """How a run on the `archive` source differs from the study's own experiments: the table every
     comparison with Table 6 on archive data is shown beside."""
-    import pandas as pd
-
     rows = [
         ("labels", "the authors', from the HEK's GOES events", "ours, from the merged NGDC/SWPC catalogue"),
         ("flare-to-region ties", "NOAA_ARS of every record", "NOAA numbers inferred from the positive windows' flares"),
@@ -61,3 +59,33 @@ def archive_differences(params: dict) -> "pandas.DataFrame":
         ("models", "LSTM and CNN", ", ".join(params.get("models", []))),
     ]
     return pd.DataFrame(rows, columns=["setting", "study", "this run"]).set_index("setting")
+
+
+# --- Ours beside the study's --------------------------------------------------------------------------
+
+def table6_beside(ours: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
+    """Table 6 as "mean +- std" strings, ours and the study's side by side for each dataset we ran."""
+    def fmt(table: pd.DataFrame, dataset: str) -> pd.Series:
+        return table[f"{dataset} mean"].map("{:.3f}".format) + " +- " + table[f"{dataset} std"].map("{:.3f}".format)
+
+    return pd.DataFrame({f"{d} ({who})": fmt(t, d) for d in datasets for who, t in (("ours", ours), ("study", TABLE6))
+                         if f"{d} mean" in t})
+
+
+def _instrument(comparison: str) -> str | None:
+    """SHARP or SMARP, the instrument of a "FUSED_X > X_ONLY" comparison."""
+    from flarelib.significance import GROUPS
+
+    return next((group for group, (fused, single) in GROUPS.items() if comparison == f"{fused} > {single}"), None)
+
+
+def with_published(tests: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Our tests of Table 7 (fused > single) or Table 8 (LSTM > CNN) with the study's (p, t) beside
+    each row, in a column "study p, t" (None where the study has no such test)."""
+    if table == "7":
+        published = [TABLE7.get((r.metric, r.model), {}).get(_instrument(r.comparison)) for r in tests.itertuples()]
+    elif table == "8":
+        published = [TABLE8[r.metric].get(r.dataset) for r in tests.itertuples()]
+    else:
+        raise ValueError(f"the study has Tables 7 and 8, not {table!r}")
+    return tests.assign(**{"study p, t": published})

@@ -20,6 +20,7 @@ from typing import Callable
 import pandas as pd
 
 from flarelib.metrics import scores
+from flarelib.schema import SAMPLE_END
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,16 @@ def is_done(cell: Cell, root: Path) -> bool:
 
 
 def run_cell(cell: Cell, datasets_dir: str, root: str, settings: dict, image_size: int) -> dict:
-    """Train and evaluate one cell (in a worker); returns its test metrics."""
+    """Train and evaluate one cell (in a worker); returns its test metrics.
+
+    Parameters
+    ----------
+    cell : which dataset, model and seed.
+    datasets_dir : chapter 03's dataset folder.
+    root : the sweep's cells folder.
+    settings : the run's training parameters (`TrainSettings.from_params`).
+    image_size : the CNN's input size.
+    """
     import torch
 
     from flarelib.datasets import dataset_path, read_dataset
@@ -53,8 +63,7 @@ def run_cell(cell: Cell, datasets_dir: str, root: str, settings: dict, image_siz
         shutil.rmtree(folder)  # a cell killed half-way starts again from nothing
     began = time.perf_counter()
     data = read_dataset(dataset_path(datasets_dir, cell.dataset, cell.seed))
-    patience = settings["lstm_patience"] if cell.model == "LSTM" else settings["cnn_patience"]
-    train = TrainSettings(settings["max_epochs"], patience, settings["batch_size"], settings["learning_rate"], cell.seed)
+    train = TrainSettings.from_params(settings, cell.model, cell.seed)
     result, predictions = train_and_predict(data, cell.model, train, folder, image_size)
     test = predictions[predictions.split == "test"]
     summary = {**scores(test.label, test.prob), "best_epoch": result.best_epoch, "epochs": len(result.history),
@@ -73,7 +82,18 @@ class SweepResult:
 
 def run_sweep(todo: list[Cell], datasets_dir: Path, root: Path, settings: dict, image_size: int,
               workers: int = 0, scheduler_address: str | None = None, log: Callable[[str], None] = print) -> SweepResult:
-    """Run the cells not yet done; report failures by dataset, model and seed and let the others finish."""
+    """Run the cells not yet done; report failures by dataset, model and seed and let the others finish.
+
+    Parameters
+    ----------
+    todo : the cells.
+    datasets_dir, root : chapter 03's dataset folder and the cells folder.
+    settings : the run's training parameters (`TrainSettings.from_params`).
+    image_size : the CNN's input size.
+    workers : local workers (0: one per core).
+    scheduler_address : an existing dask scheduler instead of a local cluster.
+    log : where progress lines go.
+    """
     from distributed import Client, LocalCluster, as_completed
 
     skipped = [c for c in todo if is_done(c, root)]
@@ -117,5 +137,5 @@ def collect(todo: list[Cell], root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         if not is_done(cell, root):
             continue
         metrics.append(json.loads((cell.folder(root) / "metrics.json").read_text()))
-        predictions.append(pd.read_csv(cell.folder(root) / "predictions.csv", parse_dates=["t_end"]).assign(**cell.__dict__))
+        predictions.append(pd.read_csv(cell.folder(root) / "predictions.csv", parse_dates=[SAMPLE_END]).assign(**cell.__dict__))
     return pd.DataFrame(metrics), (pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from sklearn.metrics import log_loss
 
 from flarelib.metrics import contingency, tss
 from flarelib.models import build_model
+from flarelib.seeding import rng_for
 
 
 def device() -> torch.device:
@@ -36,11 +38,22 @@ def seed_everything(seed: int) -> torch.Generator:
 
 @dataclass(frozen=True)
 class TrainSettings:
+    """How one model is trained: the study's settings are the defaults (patience 5 is the LSTM's)."""
+
     max_epochs: int = 20
     patience: int = 5
     batch_size: int = 64
     learning_rate: float = 1e-3
     seed: int = 0
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], model: str, seed: int | None = None) -> "TrainSettings":
+        """The settings of `model` ("LSTM" or "CNN") from a run's parameters: `max_epochs`,
+        `batch_size`, `learning_rate`, the model's own patience (`lstm_patience` or `cnn_patience`)
+        and `seed` (or the `seed` given, for one experiment of several)."""
+        return cls(max_epochs=int(params["max_epochs"]), patience=int(params[f"{model.lower()}_patience"]),
+                   batch_size=int(params["batch_size"]), learning_rate=float(params["learning_rate"]),
+                   seed=int(params["seed"] if seed is None else seed))
 
 
 @dataclass
@@ -112,7 +125,16 @@ def _epoch(model, loader, optimiser, loss_fn, where, bar) -> float:
 def fit(model_name: str, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor],
         settings: TrainSettings, image_size: int = 128, init_state: dict | None = None) -> TrainResult:
     """Train with early stopping on validation TSS; return the best epoch's model and the history.
-    `init_state` starts from trained weights instead of random ones (fine-tuning)."""
+    `init_state` starts from trained weights instead of random ones (fine-tuning).
+
+    Parameters
+    ----------
+    model_name : "LSTM" or "CNN".
+    train, val : (inputs, labels) tensors.
+    settings : epochs, patience, batch size, learning rate and seed.
+    image_size : the CNN's input size.
+    init_state : weights to start from.
+    """
     generator = seed_everything(settings.seed)
     where = device()
     model = build_model(model_name, image_size)
@@ -149,7 +171,16 @@ def predictions_table(ds, split: str, prob: np.ndarray) -> pd.DataFrame:
 
 def train_and_predict(ds, model_name: str, settings: TrainSettings, folder: Path, image_size: int = 128) -> tuple[TrainResult, pd.DataFrame]:
     """Fit on a dataset file's training split, keep the best checkpoint, and write the training, validation and
-    test probabilities (`predictions.csv`), the history and the checkpoint into `folder`."""
+    test probabilities (`predictions.csv`), the history and the checkpoint into `folder`.
+
+    Parameters
+    ----------
+    ds : a dataset file's content (`flarelib.datasets.read_dataset`).
+    model_name : "LSTM" or "CNN".
+    settings : how to train.
+    folder : where the cell's files go.
+    image_size : the CNN's input size.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     result = fit(model_name, model_inputs(ds, model_name, "train"), model_inputs(ds, model_name, "val"), settings, image_size)
@@ -159,3 +190,74 @@ def train_and_predict(ds, model_name: str, settings: TrainSettings, folder: Path
     result.history.to_csv(folder / "history.csv", index=False)
     torch.save(result.model.state_dict(), folder / "checkpoint.pt")
     return result, predictions
+
+
+# --- Region k-fold training (chapters 08 and 09): every region forecast by a model that never saw it -
+
+def region_folds(arpnums: np.ndarray, k: int, seed: int) -> dict[int, int]:
+    """Each region's fold (0 .. k-1), a function of the seed."""
+    regions = rng_for(seed, "folds").permutation(np.unique(arpnums))
+    return {int(r): i % k for i, r in enumerate(regions)}
+
+
+@dataclass(frozen=True)
+class FoldDraws:
+    """The purposes of the three seeded draws of one fold's training, so that each caller keeps its
+    own streams: which regions validate, and the undersampling of the training and validation sets."""
+
+    val_regions: str
+    train: str
+    val: str
+
+
+@dataclass
+class FoldFit:
+    """A model trained for one fold, with what it was trained and validated on."""
+
+    model: nn.Module
+    scaler: Any  # flarelib.datasets.Standardizer
+    fold: int
+    train: pd.DataFrame  # the balanced training windows
+    val: pd.DataFrame  # every validation window of the fold (labelled or not)
+    n_train: int
+    train_rate: float  # event rate of the fold's own training windows before balancing (its climatology)
+
+
+def train_held_out(model_name: str, windows: pd.DataFrame, folds: dict[int, int], fold: int, *,
+                   settings: TrainSettings, draws: FoldDraws, scaler_for: Callable[[pd.DataFrame], Any],
+                   inputs: Callable[[pd.DataFrame, Any], torch.Tensor], image_size: int,
+                   extra_train: pd.DataFrame | None = None) -> FoldFit:
+    """Train a model on every fold but `fold`: a fifth of those regions (at least one) validate, the
+    rest train; both are balanced by the study's undersampling.
+
+    Parameters
+    ----------
+    model_name : "LSTM" or "CNN".
+    windows : the windows of the regions in `folds`, with `ARPNUM`, a boolean-able `label` and, when
+        some have no label, a boolean `labelled` column (only labelled windows train or validate).
+    folds, fold : each region's fold, and the fold held out.
+    settings : how to train (its seed drives the draws).
+    draws : the purposes of the seeded draws (each caller keeps its own).
+    scaler_for : the standardization, fitted on the balanced training windows.
+    inputs : the model's input tensor for some windows and the standardization.
+    image_size : the CNN's input size.
+    extra_train : windows that always train (the other instrument's, for a fused dataset).
+    """
+    from flarelib.datasets import undersample
+
+    labelled = windows.labelled if "labelled" in windows else pd.Series(True, index=windows.index)
+    rest = windows[windows.ARPNUM.map(folds) != fold]
+    regions = rng_for(settings.seed, draws.val_regions, fold).permutation(np.unique(rest.ARPNUM))
+    in_val = rest.ARPNUM.isin(set(regions[: max(1, len(regions) // 5)]))
+    train = rest[~in_val & labelled[rest.index]]
+    train_rate = float(train.label.astype(bool).mean())
+    if extra_train is not None:
+        train = pd.concat([train, extra_train])
+    val = rest[in_val]
+    train = undersample(train.assign(label=train.label.astype(bool)), rng_for(settings.seed, draws.train, fold))
+    val_labelled = val[labelled[val.index]]
+    val_balanced = undersample(val_labelled.assign(label=val_labelled.label.astype(bool)), rng_for(settings.seed, draws.val, fold))
+    scaler = scaler_for(train)
+    as_tensors = lambda rows: (inputs(rows, scaler), torch.as_tensor(rows.label.astype(bool).to_numpy().astype(int)))
+    result = fit(model_name, as_tensors(train), as_tensors(val_balanced), settings, image_size)
+    return FoldFit(result.model.eval(), scaler, fold, train, val, len(train), train_rate)

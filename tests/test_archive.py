@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from flarelib.archive import ReadReport, merged_catalogue, parse_ngdc_line, read_ngdc_report, read_swpc
+from flarelib.sources.archive import ReadReport, merged_catalogue, parse_ngdc_line, read_ngdc_report, read_swpc
 from tests.conftest import SHARED_DATA
 
 X17 = "31777031028  0951 1124 1110 S16E084B                       X172    GOES 1.8E00  10486"

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from flarelib.book import build_book
-from flarelib.chapter import read_record
-from flarelib.params import load_params
-from flarelib.runner import run_chapters
-from flarelib.window_tables import TABLES_DIR
+from flarelib.compendium.book import build_book
+from flarelib.compendium.chapter import read_record
+from flarelib.compendium.params import load_params
+from flarelib.compendium.runner import run_chapters
+from flarelib.sources.window_tables import TABLES_DIR
 from tests.conftest import SHARED_DATA
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (SHARED_DATA / TABLES_DIR).exists(),

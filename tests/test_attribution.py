@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from flarelib import attribution, explain
+from flarelib.training import region_folds
+from flarelib.attribution import methods as attribution, sequences as explain
 from flarelib.models import CNNLi2020
 
 
@@ -55,7 +56,7 @@ def test_gradcam_is_nonnegative_at_the_input_size(cnn):
     assert attribution.attribute(cnn, images(1, 3), "GradCAM", layer=layer).shape == (1, 32, 32)
 
 
-@pytest.mark.parametrize("method", attribution.METHODS)
+@pytest.mark.parametrize("method", attribution.ATTRIBUTION_METHODS)
 def test_every_method_gives_a_finite_map_per_image(cnn, method):
     maps = attribution.attribute(cnn, images(2, 4), method)
     assert maps.shape == (2, 32, 32) and np.isfinite(maps).all() and np.abs(maps).sum() > 0
@@ -99,6 +100,6 @@ def test_quiet_to_imminent_sequences_and_folds():
     assert chosen.ARPNUM.tolist() == [7]
     assert chosen.imminent_end[0] == ends[45]
     assert chosen.quiet_end[0] == ends[45] - pd.Timedelta(hours=48)  # the earliest quiet end within 48 h
-    folds = explain.region_folds(np.arange(1, 101), 5, seed=0)
+    folds = region_folds(np.arange(1, 101), 5, seed=0)
     assert sorted(pd.Series(folds).value_counts().tolist()) == [20] * 5
-    assert folds == explain.region_folds(np.arange(1, 101), 5, seed=0)
+    assert folds == region_folds(np.arange(1, 101), 5, seed=0)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from flarelib.book import build_book
-from flarelib.chapter import read_record
-from flarelib.params import load_params, to_plain
-from flarelib.runner import run_chapters
-from flarelib.toc import chapters
+from flarelib.compendium.book import build_book
+from flarelib.compendium.chapter import read_record
+from flarelib.compendium.params import load_params, to_plain
+from flarelib.compendium.runner import run_chapters
+from flarelib.compendium.toc import chapters
 
 pytestmark = pytest.mark.e2e
 
@@ -71,6 +71,20 @@ def test_the_book_opens_offline(built):
     mathjax = re.search(r'<script[^>]+src="([^"]*mathjax[^"?]*)', intro)
     assert mathjax and (html / "book" / mathjax.group(1)).resolve().is_file()
     assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+
+
+def test_a_reader_clicks_from_a_chapter_to_the_api_and_on_to_the_source(built):
+    _, index, _ = built
+    html = index.parent
+    chapter = (html / "notebooks" / "09_operational.html").read_text()
+    links = re.findall(r'href="(\.\./book/api/[a-z]+\.html#module-flarelib\.[\w.]+)"', chapter)
+    assert links, "the chapter's Library line links to the API reference"
+    api = (html / "book" / "api" / "operational.html").read_text()
+    assert 'id="flarelib.operational.full_disk.forecast_full_disk"' in api
+    source = re.search(r'href="(\.\./\.\./_modules/flarelib/operational/full_disk\.html#forecast_full_disk)"', api)
+    assert source, "each function links to its source (viewcode)"
+    page = (html / "_modules" / "flarelib" / "operational" / "full_disk.html").read_text()
+    assert 'id="forecast_full_disk"' in page and '<span class="nf">forecast_full_disk</span>' in page
 
 
 BUILT = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stacking", "07_significance", "08_attribution",

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from flarelib.chapter import MissingArtifact, open_chapter, read_record, source_caption
+from flarelib.compendium.chapter import MissingArtifact, open_chapter, read_record, source_caption
 
 
 def test_record_accumulates_json_safe_numbers(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from flarelib.cli import main
+from flarelib.compendium.cli import main
 
 
 def test_misspelled_override_exits_2_naming_key_and_file(capsys):

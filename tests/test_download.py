@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flarelib.download import fetch, fetch_all
-from flarelib.fitsio import CorruptFile, verify_fits
+from flarelib.sources.download import fetch, fetch_all
+from flarelib.sources.fitsio import CorruptFile, verify_fits
 from tests.conftest import write_fits
 
 NO_WAIT = {"sleep": lambda seconds: None}

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flarelib.data import build_synthetic, filter_store
+from flarelib.sources.build import build_synthetic, filter_store
 from flarelib.fusion import keyword_regression, matched_pixels, qq_study, through_origin
-from flarelib.synthetic import MDI
+from flarelib.sources.synthetic import MDI
 
 T = pd.Timestamp("2010-06-01")
 

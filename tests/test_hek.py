@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from flarelib import hek
+from flarelib.sources import hek
 from flarelib.goes import parse_classes
-from flarelib.network import ServiceUnreachable
+from flarelib.sources.network import ServiceUnreachable
 
 RECORDED = Path(__file__).parent / "data" / "hek" / "goes_2010_08.json"
 

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlparse
 import pandas as pd
 import pytest
 
-from flarelib import jsoc
-from flarelib.network import ServiceUnreachable, require_service
-from flarelib.store import apply_study_filters
+from flarelib.sources import jsoc
+from flarelib.sources.network import ServiceUnreachable, require_service
+from flarelib.sources.store import apply_study_filters
 from tests.conftest import write_fits
 
 DATA = Path(__file__).parent / "data" / "jsoc"
@@ -62,7 +62,7 @@ class FakeJsoc:
 def fake(monkeypatch):
     fake = FakeJsoc()
     monkeypatch.setattr("drms.json.urlopen", fake)
-    monkeypatch.setattr("flarelib.network.time.sleep", lambda s: None)
+    monkeypatch.setattr("flarelib.sources.network.time.sleep", lambda s: None)
     return fake
 
 
@@ -118,7 +118,7 @@ def test_an_interrupted_ingest_resumes_at_the_first_missing_chunk(monkeypatch, t
 
     failing = FakeJsoc(fail_on_query=2)
     monkeypatch.setattr("drms.json.urlopen", failing)
-    monkeypatch.setattr("flarelib.network.time.sleep", lambda s: None)
+    monkeypatch.setattr("flarelib.sources.network.time.sleep", lambda s: None)
     c = jsoc.JsocClient(tmp_path / "cache", client=drms.Client())
     # the second chunk fails once, is retried with back-off, and the run completes
     assert len(c.keywords(jsoc.SMARP, *JULY)) == 7

@@ -113,3 +113,9 @@ def test_reliability_bins_and_a_figure_over_several_runs():
     runs = {"A": [(np.repeat([0, 1], 50), rng.uniform(size=100)) for _ in range(3)], "B": [(np.zeros(5), np.zeros(5))]}
     fig = verification_figure(runs, "caption")
     assert len(fig.axes) >= 3 and fig.axes[1].get_legend_handles_labels()[1] == ["A"]  # B (one class) is left out
+
+
+def test_training_settings_come_from_a_runs_parameters():
+    params = {"max_epochs": 7, "lstm_patience": 3, "cnn_patience": 9, "batch_size": 16, "learning_rate": 0.01, "seed": 4}
+    assert TrainSettings.from_params(params, "LSTM") == TrainSettings(7, 3, 16, 0.01, 4)
+    assert TrainSettings.from_params(params, "CNN", seed=11) == TrainSettings(7, 9, 16, 0.01, 11)

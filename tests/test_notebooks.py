@@ -10,8 +10,8 @@ import nbformat
 import pytest
 import yaml
 
-from flarelib.params import Params, load_params
-from flarelib.toc import chapters, toc_files
+from flarelib.compendium.params import Params, load_params
+from flarelib.compendium.toc import chapters, toc_files
 
 EXPECTED = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stacking", "07_significance",
             "08_attribution", "09_operational"]
@@ -59,7 +59,7 @@ def test_parameters_cell_holds_plain_values_that_are_demo_defaults(root, name):
         names.append(key)
         if key == "run_dir":
             continue
-        assert key in Params.model_fields, f"{name}: {key} is not a parameter of flarelib.params.Params"
+        assert key in Params.model_fields, f"{name}: {key} is not a parameter of flarelib.compendium.params.Params"
         expected = demo[key]
         assert (tuple(value) if isinstance(value, list) else value) == expected, f"{name}: {key} differs from demo"
     assert "run_dir" in names and "source" in names

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from scipy.special import expit, logit
 
-from flarelib import operational as op, significance
+from flarelib import significance
+from flarelib.operational import calibration, full_disk
 
 
 @pytest.mark.parametrize("train_prior, target", [(0.5, 0.04), (0.5, 0.3), (0.3, 0.04), (0.5, 0.5)])
@@ -18,7 +19,7 @@ def test_prior_correction_is_exact_on_two_gaussians(train_prior, target):
     prior q is expit(2x + logit q). Correcting the posterior learnt at `train_prior` must give it."""
     x = np.linspace(-6, 6, 1001)
     learnt = expit(2 * x + logit(train_prior))
-    np.testing.assert_allclose(op.prior_shift(learnt, train_prior, target), expit(2 * x + logit(target)), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(calibration.prior_shift(learnt, train_prior, target), expit(2 * x + logit(target)), rtol=1e-12, atol=1e-15)
 
 
 def test_prior_corrected_forecasts_are_calibrated_at_the_real_rate():
@@ -27,19 +28,19 @@ def test_prior_corrected_forecasts_are_calibrated_at_the_real_rate():
     rng = np.random.default_rng(0)
     y = rng.random(400_000) < 0.04
     x = rng.normal(np.where(y, 1.0, -1.0), 1.0)
-    p = op.prior_shift(expit(2 * x), 0.5, 0.04)
+    p = calibration.prior_shift(expit(2 * x), 0.5, 0.04)
     bins = np.digitize(p, [0.02, 0.05, 0.1, 0.2, 0.4])
     for b in np.unique(bins):
         assert abs(p[bins == b].mean() - y[bins == b].mean()) < 0.01
-    assert op.prior_shift(expit(2 * x), 0.5, 0.04).mean() == pytest.approx(0.04, abs=0.002)
+    assert calibration.prior_shift(expit(2 * x), 0.5, 0.04).mean() == pytest.approx(0.04, abs=0.002)
 
 
-@pytest.mark.parametrize("name", list(op.RECALIBRATORS))
+@pytest.mark.parametrize("name", list(calibration.RECALIBRATORS))
 def test_recalibrated_probabilities_are_monotone_in_the_raw_ones(name):
     rng = np.random.default_rng(1)
     p = rng.random(3000)
     y = rng.random(3000) < 0.05 + 0.3 * np.sin(6 * p) ** 2  # a wiggly, non-monotone truth
-    calibrator = op.RECALIBRATORS[name](p, y)
+    calibrator = calibration.RECALIBRATORS[name](p, y)
     grid = np.linspace(-0.1, 1.1, 2001)
     out = calibrator(grid)
     assert np.all(np.diff(out) >= -1e-12) and out.min() >= 0 and out.max() <= 1
@@ -49,7 +50,7 @@ def test_platt_never_reverses_the_ranking():
     rng = np.random.default_rng(2)
     p = rng.random(2000)
     y = rng.random(2000) < 0.5 * (1 - p)  # anti-informative
-    out = op.fit_platt(p, y)(np.array([0.1, 0.5, 0.9]))
+    out = calibration.fit_platt(p, y)(np.array([0.1, 0.5, 0.9]))
     assert np.all(out == pytest.approx(y.mean()))
 
 
@@ -57,14 +58,14 @@ def test_histogram_binning_by_hand():
     """Four equal-count bins of rates 0, 1/2, 1/4, 1: the middle pair is out of order and pooled to 3/8."""
     p = np.repeat([0.1, 0.3, 0.6, 0.9], 4)
     y = np.array([0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1])
-    calibrator = op.fit_binning(p, y, bins=4)
+    calibrator = calibration.fit_binning(p, y, bins=4)
     np.testing.assert_allclose(calibrator(np.array([0.05, 0.3, 0.6, 0.95])), [0, 3 / 8, 3 / 8, 1])
 
 
 def test_the_threshold_maximizes_tss():
     y = np.array([0, 0, 0, 0, 1, 1])
     p = np.array([0.1, 0.2, 0.3, 0.6, 0.5, 0.7])
-    assert op.best_threshold(y, p) == 0.5  # catches both positives with one false alarm: TSS 0.75
+    assert calibration.best_threshold(y, p) == 0.5  # catches both positives with one false alarm: TSS 0.75
 
 
 def forecasts(rows):
@@ -88,24 +89,24 @@ def test_full_disk_aggregation_on_hand_made_disks():
     ])
     flares = catalogue([("2012-01-02 03:00", "C9.9", 1), ("2012-01-02 10:00", "M1.0", None),  # no region: counts
                         ("2012-01-03 06:00", "M2.0", 2)])  # exactly at the end of the second window: inside
-    times = op.issue_times(pd.Timestamp("2012-01-01 21:00"), pd.Timestamp("2012-01-02 13:00"))
+    times = full_disk.issue_times(pd.Timestamp("2012-01-01 21:00"), pd.Timestamp("2012-01-02 13:00"))
     assert list(times) == list(pd.to_datetime(["2012-01-02 00:00", "2012-01-02 06:00", "2012-01-02 12:00"]))
-    disk = op.full_disk(regions, flares, times)
+    disk = full_disk.full_disk(regions, flares, times)
     assert disk.regions.tolist() == [2, 1, 0]
     np.testing.assert_allclose(disk.probability, [1 - 0.8 * 0.5, 0.1, 0.0])
     np.testing.assert_allclose(disk.probability_max, [0.5, 0.1, 0.0])
     assert disk.event.tolist() == [1, 1, 1]
     assert disk.region_probabilities[0] == "SHARP 1:0.2000;SHARP 2:0.5000"
-    quiet = op.full_disk(regions, catalogue([("2012-01-01 23:59", "X1.0", 1), ("2012-01-03 00:01", "M5.0", 1)]), times[:1])
+    quiet = full_disk.full_disk(regions, catalogue([("2012-01-01 23:59", "X1.0", 1), ("2012-01-03 00:01", "M5.0", 1)]), times[:1])
     assert quiet.event.tolist() == [0]  # just before the issue time, and just after its 24 h
 
 
 def test_the_export_format(tmp_path):
     regions = forecasts([("SHARP", 1, "2012-01-01 23:36", 0.25)])
-    disk = op.full_disk(regions, catalogue([("2012-01-02 03:00", "M1.0", 1)]), op.issue_times("2012-01-02", "2012-01-02"))
-    path = op.export_forecasts(disk, tmp_path / "forecasts.csv", "synthetic", "LSTM", "FUSED_SHARP")
+    disk = full_disk.full_disk(regions, catalogue([("2012-01-02 03:00", "M1.0", 1)]), full_disk.issue_times("2012-01-02", "2012-01-02"))
+    path = full_disk.export_forecasts(disk, tmp_path / "forecasts.csv", "synthetic", "LSTM", "FUSED_SHARP")
     lines = path.read_text().splitlines()
-    assert lines[0] == ",".join(op.FULL_DISK_COLUMNS)
+    assert lines[0] == ",".join(full_disk.FULL_DISK_COLUMNS)
     assert lines[1] == "2012-01-02T00:00Z,2012-01-02T00:00Z,2012-01-03T00:00Z,0.2500,0.2500,1,SHARP 1:0.2500,1,synthetic,LSTM,FUSED_SHARP"
 
 
@@ -119,12 +120,12 @@ def test_bootstrap_resamples_whole_groups():
 
 def test_a_validation_set_of_one_class_recalibrates_to_a_constant():
     p = np.linspace(0, 1, 50)
-    for name, fit in op.RECALIBRATORS.items():
+    for name, fit in calibration.RECALIBRATORS.items():
         out = fit(p, np.zeros(50, int))(np.array([0.1, 0.9]))
         assert np.all(out == 0.0), name
     val = pd.DataFrame({"raw": [0.2, 0.8], "labelled": [False, False], "label": [pd.NA, pd.NA]})
-    val_out, test_out = op.calibrated(val, val.copy(), 0.5, 0.03)
-    assert np.all(test_out[list(op.RECALIBRATORS)].to_numpy() == 0.03)
+    val_out, test_out = calibration.calibrated(val, val.copy(), 0.5, 0.03)
+    assert np.all(test_out[list(calibration.RECALIBRATORS)].to_numpy() == 0.03)
 
 
 def test_the_bootstrap_statistics_agree_with_scikit_learn():
@@ -140,6 +141,6 @@ def test_the_bootstrap_statistics_agree_with_scikit_learn():
     expected = {"AUC": np.mean([roc_auc_score(t.label, t.prob) for t in parts]),
                 "BSS": np.mean([bss(t.label, t.prob, 0.15) for t in parts]),
                 "TSS": np.mean([tss(contingency(t.label, t.prob >= th)) for t, th in zip(parts, (0.3, 0.6))])}
-    assert op.seed_statistic("AUC")(table) == pytest.approx(expected["AUC"], abs=1e-12)
-    assert op.seed_statistic("BSS")(table) == pytest.approx(expected["BSS"], abs=1e-12)
-    assert op.seed_statistic("TSS", {0: 0.3, 1: 0.6})(table) == pytest.approx(expected["TSS"], abs=1e-12)
+    assert significance.seed_statistic("AUC")(table) == pytest.approx(expected["AUC"], abs=1e-12)
+    assert significance.seed_statistic("BSS")(table) == pytest.approx(expected["BSS"], abs=1e-12)
+    assert significance.seed_statistic("TSS", {0: 0.3, 1: 0.6})(table) == pytest.approx(expected["TSS"], abs=1e-12)

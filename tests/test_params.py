@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flarelib.params import Params, ParamsError, load_params, parse_override, to_plain
+from flarelib.compendium.params import Params, ParamsError, load_params, parse_override, to_plain
 
 
 @pytest.mark.parametrize("name", ["demo", "smoke", "paper"])

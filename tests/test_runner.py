@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from flarelib.params import load_params
-from flarelib.runner import MANIFEST, RunError, run_chapters, select
-from flarelib.toc import chapters
+from flarelib.compendium.params import load_params
+from flarelib.compendium.runner import MANIFEST, RunError, run_chapters, select
+from flarelib.compendium.toc import chapters
 
 
 def run(tiny, run_dir: Path, overrides: list[str] | None = None, **options) -> dict[str, str]:

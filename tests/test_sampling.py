@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from flarelib.datasets import DATASETS, build_datasets, fit_standardizer, make_dataset, read_dataset, split_regions, tally
-from flarelib.sampling import KEYWORDS, class_balance, evolution_table, sample_windows
+from flarelib.schema import KEYWORDS
+from flarelib.sampling import class_balance, evolution_table, sample_windows
 
 T0 = pd.Timestamp("2012-01-01")
 STEP = pd.Timedelta(minutes=96)
@@ -149,8 +150,8 @@ def test_dataset_files_round_trip_with_leak_free_statistics(tmp_path):
     samples = synthetic_samples(n_regions=20).assign(keep=True)
     kept_records = samples.rename(columns={"end": "T_REC"}).assign(**{k: samples.ARPNUM.astype(float) for k in KEYWORDS})
     sequences = np.repeat(kept_records[KEYWORDS].to_numpy(np.float32)[:, None, :], 16, axis=1)
-    table = build_datasets(ToyStore(), kept_records, samples, sequences, tmp_path, ["SHARP_ONLY"], [0], 0.2, 0.2,
-                           "train", 8, KEYWORDS)
+    table = build_datasets(ToyStore(), kept_records, samples, sequences, tmp_path, names=["SHARP_ONLY"], seeds=[0],
+                           test_fraction=0.2, val_fraction=0.2, standardization="train", image_size=8, keywords=KEYWORDS)
     ds = read_dataset(tmp_path / "SHARP_ONLY_seed0.nc")
     assert ds.image.shape[1:] == (8, 8) and ds.sequence.shape[1:] == (16, 4)
     train = ds.split.values == "train"

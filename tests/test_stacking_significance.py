@@ -145,3 +145,16 @@ def test_a_failed_cell_is_reported_and_the_others_finish(datasets_dir, tmp_path)
     assert (cell.dataset, cell.model, cell.seed) == ("SMARP_ONLY", "LSTM", 0) and "SMARP_ONLY_seed0.nc" in error
     assert any("FAILED SMARP_ONLY LSTM seed 0" in m for m in messages)
     assert json.loads((todo[0].folder(tmp_path / "sweep") / "metrics.json").read_text())["dataset"] == "SHARP_ONLY"
+
+
+def test_our_tests_stand_beside_the_published_ones():
+    t7 = pd.DataFrame({"metric": ["TSS", "BSS"], "model": ["LSTM", "CNN"],
+                       "comparison": ["FUSED_SHARP > SHARP_ONLY", "FUSED_SMARP > SMARP_ONLY"]})
+    assert study.with_published(t7, "7")["study p, t"].tolist() == [(0.016544, 2.514079), (0.000482, 4.806837)]
+    t8 = pd.DataFrame({"metric": ["AUC"], "dataset": ["SMARP_ONLY"], "comparison": ["LSTM > CNN"]})
+    assert study.with_published(t8, "8")["study p, t"].tolist() == [(0.000743, 4.501005)]
+    beside = study.table6_beside(significance.table6(pd.DataFrame(
+        {"dataset": "SHARP_ONLY", "model": "LSTM", "seed": [0, 1], "ACC": [0.9, 0.8], "AUC": 0.9, "TSS": 0.8, "BSS": 0.7})),
+        ["SHARP_ONLY"])
+    assert beside.loc[("TSS", "LSTM"), "SHARP_ONLY (study)"] == "0.884 +- 0.032"
+    assert beside.loc[("ACC", "LSTM"), "SHARP_ONLY (ours)"] == "0.850 +- 0.071"

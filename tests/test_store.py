@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from flarelib.store import RECORD_COLUMNS, StoreError, apply_study_filters, open_store, write_store
+from flarelib.sources.store import RECORD_COLUMNS, StoreError, apply_study_filters, open_store, write_store
 
 
 def table(**changes) -> pd.DataFrame:

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flarelib.data import build_synthetic, filter_store
+from flarelib.sources.build import build_synthetic, filter_store
 from flarelib.keywords import ON_PATCH, compute_keywords
 from flarelib.sampling import label_records
-from flarelib.synthetic import HMI, MDI, MDI_GAP, WorldSettings, flare_catalogue, generate_regions, observe
+from flarelib.sources.synthetic import HMI, MDI, MDI_GAP, WorldSettings, generate_regions, observe
+from flarelib.sources.synthetic_flares import flare_catalogue
 
 SMALL = WorldSettings(seed=3, regions_cycle23=6, regions_cycle24=5, overlap_regions=3)
 
@@ -51,7 +52,7 @@ def test_hmi_pixels_are_four_times_finer_on_the_same_region():
 
 
 def test_co_temporal_pairs_in_the_2010_overlap(small_store):
-    from flarelib.overview import co_temporal_pairs
+    from flarelib.sources.overview import co_temporal_pairs
 
     kept, _ = filter_store(small_store)
     pairs = co_temporal_pairs(kept)

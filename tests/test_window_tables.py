@@ -7,7 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from flarelib import sampling, window_tables as wt
+from flarelib import sampling
+from flarelib.sources import window_tables as wt
 from flarelib.goes import parse_classes
 from tests.conftest import SHARED_DATA
 
@@ -106,7 +107,7 @@ needs_shared = pytest.mark.skipif(not (SHARED_DATA / wt.TABLES_DIR).exists(),
 
 @needs_shared
 def test_the_real_tables_read_whole_and_tie_most_flaring_regions():
-    from flarelib.archive import merged_catalogue
+    from flarelib.sources.archive import merged_catalogue
 
     tables = wt.read_window_tables(SHARED_DATA)
     counts = tables.groupby("SERIES").agg(rows=("arpnum", "size"), regions=("arpnum", "nunique"))

@@ -6,14 +6,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from flarelib.paths import resolve
-from flarelib.store import Store, StoreError, apply_study_filters, open_store, settings_json, write_store
+from flarelib.compendium.paths import resolve
+from flarelib.sources.store import Store, StoreError, apply_study_filters, open_store, settings_json, write_store
 
 
 def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle24: int, overlap_regions: int,
                     workers: int = 0) -> Store:
-    """Generate the embedded world and write it as a store (magnetograms rendered on read)."""
-    from flarelib.synthetic import WorldSettings, flare_catalogue, generate_regions, keyword_records, regions_to_json
+    """Generate the embedded world and write it as a store (magnetograms rendered on read).
+
+    Parameters
+    ----------
+    folder : where the store is written.
+    seed : the world's seed.
+    regions_cycle23, regions_cycle24 : regions per solar cycle.
+    overlap_regions : regions of 2010 observed by both MDI and HMI.
+    workers : processes for the keyword records (0: one per core).
+    """
+    from flarelib.sources.synthetic import WorldSettings, generate_regions, keyword_records, regions_to_json
+    from flarelib.sources.synthetic_flares import flare_catalogue
 
     settings = WorldSettings(seed=seed, regions_cycle23=regions_cycle23, regions_cycle24=regions_cycle24,
                              overlap_regions=overlap_regions)
@@ -21,15 +31,15 @@ def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle
     records = keyword_records(regions, settings, workers=workers, progress=True)
     flares = flare_catalogue(regions, settings)
     provenance = {"source": "synthetic", "query": settings_json(settings),
-                  "note": "the embedded teaching world of flarelib.synthetic; not the Sun"}
+                  "note": "the embedded teaching world of flarelib.sources.synthetic; not the Sun"}
     world = {"settings": settings_json(settings), "regions": regions_to_json(regions)}
     return open_store(write_store(folder, records, flares, provenance, world))
 
 
 def build_jsoc(folder: Path, cache_dir: str, jsoc_email: str | None, with_images: bool = True) -> Store:
     """Query SMARP, SHARP and the GOES catalogue (needs a network; fails at once without one)."""
-    from flarelib.hek import GoesCatalogue
-    from flarelib.jsoc import SERIES, JsocClient, image_stats
+    from flarelib.sources.hek import GoesCatalogue
+    from flarelib.sources.jsoc import SERIES, JsocClient, image_stats
 
     cache = resolve(cache_dir)
     client = JsocClient(cache, email=jsoc_email)
@@ -65,9 +75,9 @@ def _attach_images(client, series, records: pd.DataFrame, kept: pd.DataFrame, im
 def build_archive(folder: Path, data_dir: str) -> Store:
     """The real public tables as a store (no magnetograms): keyword records rebuilt from the study
     authors' window tables, flares from the merged NGDC/SWPC catalogue, each region's NOAA numbers
-    inferred from the flares its positive windows list (flarelib.window_tables)."""
-    from flarelib.archive import merged_catalogue
-    from flarelib.window_tables import TABLES_DIR, archive_records, infer_noaa, read_window_tables
+    inferred from the flares its positive windows list (flarelib.sources.window_tables)."""
+    from flarelib.sources.archive import merged_catalogue
+    from flarelib.sources.window_tables import TABLES_DIR, archive_records, infer_noaa, read_window_tables
 
     data = resolve(data_dir)
     if not data.is_dir():
@@ -104,10 +114,10 @@ def build_store(folder: str | Path, source: str, **params) -> Store:
 def bad_quality_bits(series: str, source: str) -> int:
     """Which QUALITY bits make a record bad, for a series of a source."""
     if source == "synthetic":
-        from flarelib.synthetic import BAD_QUALITY
+        from flarelib.sources.synthetic import BAD_QUALITY
 
         return BAD_QUALITY
-    from flarelib.jsoc import SERIES
+    from flarelib.sources.jsoc import SERIES
 
     return SERIES[series].bad_quality_bits
 

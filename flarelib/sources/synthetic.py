@@ -5,7 +5,7 @@ Yeates (2020) bipolar magnetic regions that emerge, separate, decay and sometime
 across the disk; an MDI-like and an HMI-like instrument observe it (pixel scale, point-spread,
 noise, gain) during their real mission spans, so May-October 2010 has co-temporal pairs. Flares
 come from a hazard that rises with the flux near strong-field inversion lines (Schrijver's R of the
-true field) and its growth; classes follow a power law. The imperfections the study's rules exist
+true field) and its growth; classes follow a power law (`flarelib.sources.synthetic_flares`). The imperfections the study's rules exist
 for are injected on purpose: bad quality, NaN pixels, boxes that change size, missing keywords,
 data gaps, regions with no or two NOAA numbers, flares with no region or an unknown class.
 
@@ -17,7 +17,6 @@ to the one its keywords were computed from.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from dataclasses import dataclass, field
 
@@ -25,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from flarelib.bmr import bmr_field
-from flarelib.goes import flux_to_class
-from flarelib.keywords import ON_PATCH, compute_keywords, r_value
+from flarelib.sources.bipoles import bmr_field
+from flarelib.keywords import ON_PATCH, compute_keywords
+from flarelib.seeding import rng_for
 
 EPOCH = pd.Timestamp("1993-01-01 00:00:00")  # T_REC epoch of the 96-minute series (TAI; UTC here)
 CADENCE_H = 1.6
@@ -132,12 +131,6 @@ def timestamp(h: np.ndarray | float) -> pd.DatetimeIndex:
     return EPOCH + pd.to_timedelta(np.atleast_1d(h), unit="h")
 
 
-def _rng(*key: object) -> np.random.Generator:
-    """An independent stream per (world seed, purpose, ...): reproducible and order-free."""
-    digest = hashlib.sha256(repr(key).encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
-
-
 def _emergence_times(rng: np.random.Generator, n: int, cycle: int, span: tuple[pd.Timestamp, pd.Timestamp]) -> np.ndarray:
     """Emergence times with cycle-like activity: a Gaussian of width 3 years around the maximum."""
     lo, hi, peak = hours(span[0]), hours(span[1]), hours(CYCLE_MAXIMA[cycle])
@@ -179,7 +172,7 @@ def _region(rng: np.random.Generator, index: int, t0: float, cycle: int, setting
 
 def generate_regions(settings: WorldSettings) -> list[Region]:
     """The regions of the world, sorted by first appearance, with NOAA numbers assigned."""
-    rng = _rng(settings.seed, "regions")
+    rng = rng_for(settings.seed, "regions")
     times = [(t, 23) for t in _emergence_times(rng, settings.regions_cycle23, 23, (MDI.start, HMI.start))]
     times += [(t, 24) for t in _emergence_times(rng, settings.regions_cycle24, 24, (MDI.end, HMI.end))]
     overlap = (hours(pd.Timestamp("2010-05-01")), hours(pd.Timestamp("2010-10-10")))
@@ -227,7 +220,7 @@ def observe(region: Region, instrument: Instrument, step: int, settings: WorldSe
     radial = true_field(region, t, instrument.cdelt_deg, scale)
     mu = np.cos(np.deg2rad(region.lat)) * np.cos(np.deg2rad(region.cmd(t)))
     los = ndimage.gaussian_filter(radial * mu, instrument.psf_sigma_px) * instrument.gain
-    rng = _rng(settings.seed, "record", instrument.name, region.id, step)
+    rng = rng_for(settings.seed, "record", instrument.name, region.id, step)
     observed = los + rng.normal(0.0, instrument.noise_gauss, los.shape)
     patch = ndimage.gaussian_filter(np.abs(los), 2.0) > 3 * instrument.noise_gauss
     bitmap = np.where(ndimage.binary_dilation(patch, iterations=2), ON_PATCH | 4, 1).astype(np.int16)
@@ -243,7 +236,7 @@ def observe(region: Region, instrument: Instrument, step: int, settings: WorldSe
 
 
 def _gaps(settings: WorldSettings, instrument: Instrument) -> list[tuple[float, float]]:
-    rng = _rng(settings.seed, "gaps", instrument.name)
+    rng = rng_for(settings.seed, "gaps", instrument.name)
     years = (instrument.end - instrument.start) / pd.Timedelta(days=365.25)
     starts = rng.uniform(hours(instrument.start), hours(instrument.end), size=rng.poisson(settings.gaps_per_year * years))
     gaps = [(s, s + rng.uniform(12, 72)) for s in starts]
@@ -322,52 +315,6 @@ def keyword_records(regions: list[Region], settings: WorldSettings, workers: int
     table = pd.concat(frames, ignore_index=True)
     table.insert(2, "T_REC", step_time(table.pop("step").to_numpy()))
     return table
-
-
-def _hazard(region: Region, steps: np.ndarray, settings: WorldSettings) -> np.ndarray:
-    """Flares per day at each step, from R of the true field at MDI resolution and its growth."""
-    r = np.array([r_value(true_field(region, s * CADENCE_H, MDI.cdelt_deg), MDI.cdelt_deg) for s in steps])
-    lag = int(round(24 / CADENCE_H))
-    growth = np.clip(r - np.concatenate([np.full(min(lag, r.size), r[0]), r[:-lag]])[: r.size], 0, None)
-    active = np.where(r > 0, settings.flare_rate_active * 10 ** (settings.flare_r_slope * (r - 4.0)), 0.0)
-    return (settings.flare_rate_quiet + active) * (1 + settings.flare_growth_gain * growth)
-
-
-def _events(rng: np.random.Generator, rate_per_day: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Peak times (hours) and peak fluxes of a Poisson process with a power-law flux distribution."""
-    counts = rng.poisson(rate_per_day * CADENCE_H / 24)
-    peaks = np.repeat(steps * CADENCE_H, counts) + rng.uniform(0, CADENCE_H, counts.sum())
-    # N(>F) ~ F^-0.8 from B1.0 (dN/dF ~ F^-1.8, as GOES flares), capped at X30
-    flux = np.minimum(1e-7 * rng.uniform(size=peaks.size) ** (-1 / 0.8), 3e-3)
-    return peaks, flux
-
-
-def flare_catalogue(regions: list[Region], settings: WorldSettings) -> pd.DataFrame:
-    """Flares of every region over its whole life (on the disk or not) and from unmodelled regions,
-    as the GOES catalogue lists them: times, class string, NOAA region (blank where none)."""
-    rng = _rng(settings.seed, "flares")
-    peaks, fluxes, noaa = [], [], []
-    for region in regions:
-        steps = np.arange(int(region.t_start / CADENCE_H), int(region.t_end / CADENCE_H) + 1)
-        p, f = _events(rng, _hazard(region, steps, settings), steps)
-        numbers = region.noaa or [0]
-        peaks.append(p), fluxes.append(f), noaa.append(rng.choice(numbers, size=p.size))
-    span = np.arange(int(hours(MDI.start) / CADENCE_H), int(hours(HMI.end) / CADENCE_H))
-    p, f = _events(rng, np.full(span.size, settings.background_flare_rate * len(regions)), span)
-    peaks.append(p), fluxes.append(f), noaa.append(np.zeros(p.size, dtype=int))
-    peak, flux, ar = np.concatenate(peaks), np.concatenate(fluxes), np.concatenate(noaa).astype(float)
-    ar[(ar == 0) | (rng.uniform(size=ar.size) < settings.p_flare_no_region)] = np.nan
-    classes = np.array([flux_to_class(x) for x in flux], dtype=object)
-    classes[rng.uniform(size=classes.size) < settings.p_flare_unknown_class] = ""
-    order = np.argsort(peak)
-    peak_time = timestamp(peak[order])
-    return pd.DataFrame({
-        "start_time": peak_time - pd.to_timedelta(rng.uniform(4, 30, peak.size), unit="min"),
-        "peak_time": peak_time,
-        "end_time": peak_time + pd.to_timedelta(rng.uniform(8, 60, peak.size), unit="min"),
-        "goes_class": classes[order],
-        "noaa_ar": pd.array(ar[order], dtype="Int64"),
-    })
 
 
 def regions_to_json(regions: list[Region]) -> list[dict]:

@@ -24,9 +24,9 @@ import papermill
 import yaml
 from papermill.exceptions import PapermillExecutionError
 
-from flarelib.params import Params, to_plain
-from flarelib.paths import project_root
-from flarelib.toc import ChapterSpec, chapters
+from flarelib.compendium.params import Params, to_plain
+from flarelib.compendium.paths import project_root
+from flarelib.compendium.toc import ChapterSpec, chapters
 
 KERNEL_NAME = "flare-compendium"
 MANIFEST = "manifest.json"
@@ -78,7 +78,7 @@ def ensure_kernel() -> str:
 def library_digest() -> str:
     """Hash of flarelib's source: a change to the helpers invalidates every chapter's results."""
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # flarelib/, all of it
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
@@ -173,7 +173,17 @@ def run_chapters(
     root: Path | None = None,
     log: Log = print,
 ) -> list[ChapterResult]:
-    """Execute the selected chapters in `_toc.yml` order; raise RunError naming a failed chapter."""
+    """Execute the selected chapters in `_toc.yml` order; raise RunError naming a failed chapter.
+
+    Parameters
+    ----------
+    params, params_file : the resolved parameter set and the file it came from.
+    run_dir : the run folder.
+    only, start : run only these chapters, or this one and all after it.
+    force : re-run chapters even when their key is unchanged.
+    root : the project root (default: found from the working directory).
+    log : where progress lines go.
+    """
     root = root or project_root()
     specs = chapters(root)
     selected = select(specs, only, start)

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 TABLES_DIR = "arnet-windows-3f6c20b"
-COLUMNS = ["prefix", "arpnum", "t_start", "t_end", "label", "flares", "FLARE_INDEX", "AREA", "USFLUX", "MEANGBZ", "R_VALUE"]
-SERIES = {"HARP": "SHARP", "TARP": "SMARP"}
+TABLE_COLUMNS = ["prefix", "arpnum", "t_start", "t_end", "label", "flares", "FLARE_INDEX", "AREA", "USFLUX", "MEANGBZ", "R_VALUE"]
+PREFIX_SERIES = {"HARP": "SHARP", "TARP": "SMARP"}
 KEYWORD_MAP = {"USFLUX": "USFLUXL", "MEANGBZ": "MEANGBL", "R_VALUE": "R_VALUE", "AREA": "AREA"}
 
 
@@ -33,7 +33,7 @@ def _problems(path: Path, table: pd.DataFrame) -> list[str]:
     out = []
     start, end = pd.to_datetime(table.t_start, errors="coerce"), pd.to_datetime(table.t_end, errors="coerce")
     checks = {
-        "prefix is not HARP or TARP": ~table.prefix.isin(list(SERIES)),
+        "prefix is not HARP or TARP": ~table.prefix.isin(list(PREFIX_SERIES)),
         "arpnum is not a positive integer": ~table.arpnum.astype(str).str.fullmatch(r"[1-9]\d*"),
         "t_start or t_end is not a time": start.isna() | end.isna(),
         "the window is not 24 h long": (start.notna() & end.notna()) & ((end - start) != pd.Timedelta(hours=24)),
@@ -51,14 +51,14 @@ def read_window_table(path: str | Path) -> pd.DataFrame:
     """One fold file, validated: any malformed row raises, naming file and line; never guessed."""
     path = Path(path)
     table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    missing = [c for c in COLUMNS if c not in table.columns]
+    missing = [c for c in TABLE_COLUMNS if c not in table.columns]
     if missing:
         raise WindowTableError(f"{path}: columns {missing} are missing (found {list(table.columns)})")
     problems = _problems(path, table)
     if problems:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         raise WindowTableError("malformed window table rows:\n  " + "\n  ".join(problems[:5]) + more)
-    out = table[COLUMNS].copy()
+    out = table[TABLE_COLUMNS].copy()
     out["arpnum"] = out.arpnum.astype(np.int64)
     out["t_start"], out["t_end"] = pd.to_datetime(out.t_start), pd.to_datetime(out.t_end)
     out["label"] = out.label == "True"
@@ -78,7 +78,7 @@ def read_window_tables(data_dir: str | Path) -> pd.DataFrame:
             raise WindowTableError(f"no {series}_<fold>.csv under {root / series}: is data_dir right? (see ../shared/data/README.md)")
         frames += [read_window_table(p).assign(fold=int(p.stem.split("_")[1])) for p in paths]
     tables = pd.concat(frames, ignore_index=True)
-    tables.insert(0, "SERIES", tables.prefix.map(SERIES))
+    tables.insert(0, "SERIES", tables.prefix.map(PREFIX_SERIES))
     folds = tables.groupby(["SERIES", "arpnum"]).fold.nunique()
     if (folds > 1).any():
         raise WindowTableError(f"regions in more than one fold: {list(folds[folds > 1].index[:5])}")

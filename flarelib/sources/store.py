@@ -25,11 +25,10 @@ import numpy as np
 import pandas as pd
 
 from flarelib.goes import parse_classes
+from flarelib.schema import FLARE_COLUMNS, KEYWORDS
 
-KEYWORDS = ["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]
 RECORD_COLUMNS = ["SERIES", "ARPNUM", "T_REC", "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "QUALITY",
                   *KEYWORDS, "NX", "NY", "NAN_PIXELS"]
-FLARE_COLUMNS = ["start_time", "peak_time", "end_time", "goes_class", "noaa_ar"]
 
 
 class StoreError(ValueError):
@@ -50,7 +49,16 @@ def _versions() -> dict[str, str]:
 
 def write_store(folder: Path, records: pd.DataFrame, flares: pd.DataFrame, provenance: dict[str, Any],
                 world: dict[str, Any] | None = None) -> Path:
-    """Write a store; `provenance` must name the `source`."""
+    """Write a store; `provenance` must name the `source`.
+
+    Parameters
+    ----------
+    folder : the store's folder.
+    records : one row per record (`RECORD_COLUMNS`).
+    flares : the flare catalogue (`FLARE_COLUMNS`).
+    provenance : where the data came from, with the `source`.
+    world : the synthetic world's regions and settings, when the source is synthetic.
+    """
     missing = [c for c in RECORD_COLUMNS if c not in records.columns]
     if missing:
         raise StoreError(f"records lack the columns {missing}")
@@ -111,7 +119,7 @@ class Store:
 
     @cached_property
     def _world(self) -> tuple[Any, list[Any]]:
-        from flarelib.synthetic import WorldSettings, regions_from_json
+        from flarelib.sources.synthetic import WorldSettings, regions_from_json
 
         world = json.loads((self.folder / "world.json").read_text())
         return WorldSettings(**world["settings"]), regions_from_json(world["regions"])
@@ -125,14 +133,14 @@ class Store:
             raise StoreError(f"no record {series} {arpnum} at {t_rec} in {self.folder}")
         row = rows.iloc[0]
         if self.source == "synthetic":
-            from flarelib.synthetic import CADENCE_H, EPOCH, INSTRUMENTS, observe
+            from flarelib.sources.synthetic import CADENCE_H, EPOCH, INSTRUMENTS, observe
 
             settings, regions = self._world
             instrument = next(i for i in INSTRUMENTS.values() if i.series == series)
             step = int(round((row.T_REC - EPOCH) / pd.Timedelta(hours=CADENCE_H)))
             obs = observe(regions[int(row.REGION)], instrument, step, settings)
             return obs.magnetogram, obs.bitmap
-        from flarelib.fitsio import read_cutout
+        from flarelib.sources.fitsio import read_cutout
 
         return read_cutout(self.folder / row.FILE, self.folder / row.BITMAP_FILE)
 
@@ -141,13 +149,13 @@ class Store:
         """Longitude from central meridian and latitude (degrees) of the columns and rows of a cutout."""
         row = self.records[(self.records.SERIES == series) & (self.records.ARPNUM == arpnum) & (self.records.T_REC == t_rec)].iloc[0]
         if self.source == "synthetic":
-            from flarelib.synthetic import INSTRUMENTS
+            from flarelib.sources.synthetic import INSTRUMENTS
 
             cdelt = next(i for i in INSTRUMENTS.values() if i.series == series).cdelt_deg
             lon0, lat0, crpix1, crpix2 = row.LON_FWT, row.LAT_FWT, (shape[1] + 1) / 2, (shape[0] + 1) / 2
             cdelt1 = cdelt2 = cdelt
         else:
-            from flarelib.fitsio import read_header
+            from flarelib.sources.fitsio import read_header
 
             header = read_header(self.folder / row.FILE)
             lon0 = (header["CRVAL1"] - header["CRLN_OBS"] + 180) % 360 - 180

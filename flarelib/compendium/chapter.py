@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from flarelib.paths import resolve
+from flarelib.compendium.paths import resolve
 
 RECORD = "record.json"
 

@@ -26,7 +26,16 @@ def bmr_field(
     """Radial field (G) of a BMR centred at the origin; angles in radians.
 
     `latitude` is arcsin(s). The tilt rotates the (phi, latitude) frame by gamma, so that the
-    leading (negative for B0 > 0) polarity sits at +phi on the tilted axis."""
+    leading (negative for B0 > 0) polarity sits at +phi on the tilted axis.
+
+    Parameters
+    ----------
+    phi, latitude : longitude and latitude of each pixel from the centre (radians).
+    b0 : the amplitude (G).
+    rho : the half-separation of the polarities (radians).
+    tilt : the tilt angle (radians).
+    a : the size factor of Yeates (2020), Eq. 18.
+    """
     cos, sin = np.cos(tilt), np.sin(tilt)
     along = cos * phi + sin * latitude
     across = -sin * phi + cos * latitude
@@ -39,5 +48,5 @@ def peak_offset(rho: float, a: float = SIZE_FACTOR) -> float:
 
 
 def peak_field(b0: float, a: float = SIZE_FACTOR) -> float:
-    """|B| at each pole: B0 a / sqrt(2) exp(-1/2), independent of rho."""
+    """The field strength ``|B|`` at each pole: B0 a / sqrt(2) exp(-1/2), independent of rho."""
     return b0 * a / np.sqrt(2) * np.exp(-0.5)

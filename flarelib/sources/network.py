@@ -29,7 +29,17 @@ def require_service(url: str, what: str, timeout: float = 5.0) -> None:
 
 def retry(action: Callable[[], T], what: str, attempts: int = 4, first_wait: float = 2.0,
           retry_on: tuple[type[BaseException], ...] = (OSError,), sleep: Callable[[float], None] = time.sleep) -> T:
-    """Run `action`, retrying on transient errors with exponential back-off (2, 4, 8 s ...)."""
+    """Run `action`, retrying on transient errors with exponential back-off (2, 4, 8 s ...).
+
+    Parameters
+    ----------
+    action : what to run.
+    what : how an error names it.
+    attempts : tries in all.
+    first_wait : seconds before the second try (doubled each time).
+    retry_on : the exception types worth a retry.
+    sleep : how to wait (tests pass a no-op).
+    """
     for attempt in range(1, attempts + 1):
         try:
             return action()

@@ -16,10 +16,10 @@ from typing import Callable, Iterable
 
 from tqdm import tqdm
 
-from flarelib.network import retry
+from flarelib.sources.network import retry
 
 Check = Callable[[Path], None]
-CHUNK = 1 << 16
+CHUNK_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def _fetch_once(url: str, part: Path, timeout: float) -> None:
         expected = int(expected) if expected is not None else None
         received = 0
         with open(part, "ab" if have else "wb") as out:
-            while chunk := response.read(CHUNK):
+            while chunk := response.read(CHUNK_BYTES):
                 out.write(chunk)
                 received += len(chunk)
         if expected is not None and received < expected:
@@ -54,7 +54,17 @@ def _fetch_once(url: str, part: Path, timeout: float) -> None:
 
 def fetch(url: str, target: Path, check: Check | None = None, attempts: int = 4, timeout: float = 60.0,
           sleep: Callable[[float], None] | None = None) -> Fetched:
-    """Make `target` a complete, checked copy of `url`, reusing a good cached copy."""
+    """Make `target` a complete, checked copy of `url`, reusing a good cached copy.
+
+    Parameters
+    ----------
+    url : the file's address.
+    target : where the copy goes.
+    check : a verification of a complete copy (raises on a bad one).
+    attempts : tries before giving up.
+    timeout : seconds per request.
+    sleep : the back-off between tries (tests pass a no-op).
+    """
     target = Path(target)
     status = "downloaded"
     if target.exists():

@@ -13,9 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flarelib.paths import project_root
-from flarelib.runner import RunError, read_manifest
-from flarelib.toc import chapters
+from flarelib.compendium.paths import project_root
+from flarelib.compendium.runner import RunError, read_manifest
+from flarelib.compendium.toc import chapters
 
 MATHJAX_PARTS = ("tex-chtml.js", "input", "output/chtml", "ui", "a11y")
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")

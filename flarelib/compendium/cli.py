@@ -7,9 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from flarelib.params import ParamsError, load_params, to_plain
-from flarelib.paths import project_root, resolve
-from flarelib.runner import RunError
+from flarelib.compendium.params import ParamsError, load_params, to_plain
+from flarelib.compendium.paths import project_root, resolve
+from flarelib.compendium.runner import RunError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,12 +49,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         began = time.perf_counter()
         if args.command in {"book", "run"}:
-            from flarelib.runner import run_chapters
+            from flarelib.compendium.runner import run_chapters
 
             print(f"Running the chapters of {params_file.name} (source: {params.source}) into {run_dir}")
             run_chapters(params, params_file, run_dir, only=args.only, start=args.start, force=args.force)
         if args.command in {"book", "build"}:
-            from flarelib.book import build_book
+            from flarelib.compendium.book import build_book
 
             print("Building the HTML book with Jupyter Book ...")
             index = build_book(run_dir, strict=not args.no_strict)

@@ -3,7 +3,7 @@
 Keyword queries are split into 30-day chunks; each chunk's answer is cached as CSV (written
 atomically), so a re-run reuses the cache and an interrupted ingest resumes at the first missing
 chunk. Cutouts (CEA line-of-sight magnetogram and bitmap) are exported per region with
-`drms.Client.export` and fetched by `flarelib.download`, which resumes and verifies each file.
+`drms.Client.export` and fetched by `flarelib.sources.download`, which resumes and verifies each file.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from flarelib.download import fetch_all
-from flarelib.fitsio import verify_fits
-from flarelib.network import require_service, retry
+from flarelib.sources.download import fetch_all
+from flarelib.sources.fitsio import verify_fits
+from flarelib.sources.network import require_service, retry
 
 JSOC_URL = "http://jsoc.stanford.edu"
-CHUNK = pd.Timedelta(days=30)
+QUERY_SPAN = pd.Timedelta(days=30)  # keyword queries are cut into spans this long
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def jsoc_time(when: pd.Timestamp) -> str:
     return when.strftime("%Y.%m.%d_%H:%M:%S_TAI")
 
 
-def chunks(start: pd.Timestamp, end: pd.Timestamp, size: pd.Timedelta = CHUNK) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+def chunks(start: pd.Timestamp, end: pd.Timestamp, size: pd.Timedelta = QUERY_SPAN) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     edges = list(pd.date_range(start, end, freq=size)) + [end]
     return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
@@ -155,7 +155,7 @@ def files_by_record(filenames: list[str], paths: list[Path]) -> pd.DataFrame:
 
 def image_stats(magnetogram: Path) -> dict[str, int]:
     """NX, NY and NaN pixels of a cutout, for the bad-record rules."""
-    from flarelib.fitsio import _data
+    from flarelib.sources.fitsio import _data
 
     data, _ = _data(Path(magnetogram))
     return {"NX": data.shape[1], "NY": data.shape[0], "NAN_PIXELS": int(np.isnan(data).sum())}

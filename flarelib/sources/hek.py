@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from flarelib.network import require_service, retry
+from flarelib.sources.network import require_service, retry
 
 HEK_URL = "https://www.lmsal.com/hek/her"
-COLUMNS = {"event_starttime": "start_time", "event_peaktime": "peak_time", "event_endtime": "end_time",
+HEK_COLUMNS = {"event_starttime": "start_time", "event_peaktime": "peak_time", "event_endtime": "end_time",
            "fl_goescls": "goes_class", "ar_noaanum": "noaa_ar"}
 
 
@@ -28,8 +28,8 @@ def hek_search(start: pd.Timestamp, end: pd.Timestamp) -> Any:
 def hek_to_frame(table: Any) -> pd.DataFrame:
     """The HEK table's columns of interest with the store's names; no NOAA number -> <NA>."""
     if len(table) == 0:
-        return pd.DataFrame(columns=list(COLUMNS.values()))
-    out = pd.DataFrame({new: list(table[old]) for old, new in COLUMNS.items()})
+        return pd.DataFrame(columns=list(HEK_COLUMNS.values()))
+    out = pd.DataFrame({new: list(table[old]) for old, new in HEK_COLUMNS.items()})
     for column in ("start_time", "peak_time", "end_time"):
         out[column] = pd.to_datetime([str(v) for v in out[column]], format="ISO8601")
     numbers = pd.to_numeric(out["noaa_ar"], errors="coerce")

@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from flarelib.goes import GoesClassError, class_to_flux
 
-FLARE_COLUMNS = ["start_time", "peak_time", "end_time", "goes_class", "noaa_ar"]
+from flarelib.schema import FLARE_COLUMNS
 
 
 @dataclass

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from flarelib.attribution import smooth, upsample
+from flarelib.attribution.methods import smooth, upsample
 
 
 def _symmetric(ax, image, cmap="RdBu_r"):
@@ -36,7 +36,15 @@ def plot_bipole_maps(table: pd.DataFrame, images: np.ndarray, maps: dict[str, np
 
 
 def plot_probability_sequence(times, prob, windows: pd.DataFrame, flares: pd.DataFrame, title: str, caption: str) -> plt.Figure:
-    """Figure 13: the CNN's probability at every record, the window labels, and the region's flares."""
+    """Figure 13: the CNN's probability at every record, the window labels, and the region's flares.
+
+    Parameters
+    ----------
+    times, prob : record times and the CNN's probability at each.
+    windows : the region's windows (their `end` and `label`).
+    flares : the region's flares (peak time and class).
+    title, caption : the figure's title, and its caption (naming the data source).
+    """
     fig, ax = plt.subplots(figsize=(10, 3.2))
     labelled = windows[windows.label.notna()]
     ax.plot(labelled.end, labelled.label.astype(float), "s", mfc="none", color="#3b75af", ms=5, label="label (M1.0+ in 24 h)")
@@ -56,7 +64,16 @@ def plot_probability_sequence(times, prob, windows: pd.DataFrame, flares: pd.Dat
 
 def attribution_contours(ax, magnetogram: np.ndarray, attribution: np.ndarray, title: str, limit: float = 1000.0) -> None:
     """A magnetogram in grey with the smoothed attribution, upsampled to its size, as red (positive)
-    and blue (negative) contours."""
+    and blue (negative) contours.
+
+    Parameters
+    ----------
+    ax : the matplotlib axes to draw on.
+    magnetogram : the native line-of-sight field (G).
+    attribution : the map at the CNN's input size.
+    title : the panel's title.
+    limit : the grey scale's range, +-limit G.
+    """
     ax.imshow(magnetogram, origin="lower", cmap="gray", vmin=-limit, vmax=limit)
     native = smooth(upsample(attribution, magnetogram.shape), sigma=3.0)
     level = float(np.nanmax(np.abs(native))) or 1.0
@@ -67,7 +84,15 @@ def attribution_contours(ax, magnetogram: np.ndarray, attribution: np.ndarray, t
 
 
 def plot_first_last(first: np.ndarray, last: np.ndarray, attribution: np.ndarray, titles: tuple[str, str], caption: str) -> plt.Figure:
-    """Figure 15: Integrated Gradients of the last frame against the first, over both magnetograms."""
+    """Figure 15: Integrated Gradients of the last frame against the first, over both magnetograms.
+
+    Parameters
+    ----------
+    first, last : the sequence's first and last native magnetograms.
+    attribution : the Integrated Gradients map of the last frame against the first.
+    titles : the two panels' titles.
+    caption : the figure's caption (naming the data source).
+    """
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     attribution_contours(axes[0], first, attribution, titles[0])
     attribution_contours(axes[1], last, attribution, titles[1])
@@ -77,7 +102,15 @@ def plot_first_last(first: np.ndarray, last: np.ndarray, attribution: np.ndarray
 
 
 def animate(frames: list[np.ndarray], maps: list[np.ndarray], titles: list[str], path: Path, caption: str) -> Path:
-    """A GIF of the frames with their attribution contours (saved in the run folder)."""
+    """A GIF of the frames with their attribution contours (saved in the run folder).
+
+    Parameters
+    ----------
+    frames, maps : native magnetograms and their attribution maps.
+    titles : one title per frame.
+    path : where the GIF is written.
+    caption : the caption drawn under every frame.
+    """
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     fig, ax = plt.subplots(figsize=(5, 4))

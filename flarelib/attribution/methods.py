@@ -15,10 +15,10 @@ import torch
 from scipy import ndimage
 from torch import nn
 
-from flarelib.bmr import SIZE_FACTOR, bmr_field
+from flarelib.sources.bipoles import SIZE_FACTOR, bmr_field
 from flarelib.images import resize
 
-METHODS = ("Deconvolution", "GuidedBackprop", "IntegratedGradients", "DeepLift", "GradCAM")
+ATTRIBUTION_METHODS = ("Deconvolution", "GuidedBackprop", "IntegratedGradients", "DeepLift", "GradCAM")
 
 
 class PositiveProbability(nn.Module):
@@ -41,7 +41,17 @@ def attribute(model: nn.Module, images: np.ndarray, method: str, baseline: np.nd
     """Attribution maps of the positive-class probability, one per image, at the input's size.
 
     Grad-CAM is computed on `layer` (default: the last convolution), kept non-negative and
-    upsampled bilinearly to the input size by captum."""
+    upsampled bilinearly to the input size by captum.
+
+    Parameters
+    ----------
+    model : the trained CNN.
+    images : standardized inputs, shape (n, size, size).
+    method : one of `ATTRIBUTION_METHODS`.
+    baseline : the reference input of Integrated Gradients and DeepLIFT (default: zeros).
+    layer : Grad-CAM's layer (default: the last convolution).
+    steps : Integrated Gradients' quadrature steps.
+    """
     import warnings
 
     from tqdm import TqdmWarning
@@ -67,7 +77,7 @@ def attribute(model: nn.Module, images: np.ndarray, method: str, baseline: np.nd
         cam = LayerGradCam(wrapped, layer or last_conv(model)).attribute(x, target=0, relu_attributions=True)
         out = LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")
     else:
-        raise ValueError(f"unknown attribution method {method!r}; expected one of {METHODS}")
+        raise ValueError(f"unknown attribution method {method!r}; expected one of {ATTRIBUTION_METHODS}")
     return out.detach()[:, 0].numpy()
 
 
@@ -114,7 +124,15 @@ class BipoleGrid:
 
 
 def render_bipole(b0: float, rho_deg: float, tilt_deg: float, size: int, cdelt_deg: float = 0.12) -> np.ndarray:
-    """A Yeates (2020) BMR on an MDI-like CEA patch three bipole sizes across, resized to the CNN's input."""
+    """A Yeates (2020) BMR on an MDI-like CEA patch three bipole sizes across, resized to the CNN's input.
+
+    Parameters
+    ----------
+    b0 : the bipole's amplitude (G).
+    rho_deg, tilt_deg : the half-separation and tilt (degrees).
+    size : the CNN's input size.
+    cdelt_deg : the patch's pixel (degrees; MDI's 0.12 by default).
+    """
     half = 3.0 * SIZE_FACTOR * rho_deg + 1.0
     axis = np.deg2rad(np.linspace(-half, half, int(round(2 * half / cdelt_deg)) + 1))  # symmetric about the centre
     field = bmr_field(axis[None, :], axis[:, None], b0, np.deg2rad(rho_deg), np.deg2rad(tilt_deg))

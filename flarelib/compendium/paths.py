@@ -19,7 +19,7 @@ def project_root() -> Path:
     for folder in (here, *here.parents):
         if _looks_like_root(folder):
             return folder
-    package_parent = Path(__file__).resolve().parents[1]
+    package_parent = Path(__file__).resolve().parents[2]
     if _looks_like_root(package_parent):
         return package_parent
     raise FileNotFoundError(

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from flarelib.paths import project_root
+from flarelib.compendium.paths import project_root
 
 Source = Literal["synthetic", "archive", "jsoc"]
 DatasetName = Literal["SHARP_ONLY", "FUSED_SHARP", "SMARP_ONLY", "FUSED_SMARP"]

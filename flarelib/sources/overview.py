@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from flarelib.store import Store
+from flarelib.sources.store import Store
 
 CLASS_COLOURS = {"A": "#bbbbbb", "B": "#7fa7d8", "C": "#3b75af", "M": "#ef8636", "X": "#c53a32"}
 
@@ -83,7 +83,16 @@ def plot_per_year(records: pd.DataFrame, flares: pd.DataFrame, caption: str) -> 
 
 def plot_sequence(store: Store, series: str, arpnum: int, times: list[pd.Timestamp], caption: str,
                   limit: float = 1000.0) -> plt.Figure:
-    """Magnetograms of one region at the given times, on a common grey scale of +-limit G."""
+    """Magnetograms of one region at the given times, on a common grey scale of +-limit G.
+
+    Parameters
+    ----------
+    store : the run's store.
+    series, arpnum : the region.
+    times : record times to show.
+    caption : the figure's caption (naming the data source).
+    limit : the grey scale's range, +-limit G.
+    """
     fig, axes = plt.subplots(1, len(times), figsize=(2.6 * len(times), 2.6), squeeze=False)
     for ax, when in zip(axes[0], times):
         field, _ = store.magnetogram(series, arpnum, when)
