@@ -56,13 +56,11 @@ def area_mh(mask: np.ndarray, cdelt_deg: float) -> float:
     return float(np.count_nonzero(mask) * np.deg2rad(cdelt_deg) ** 2 / (2 * np.pi) * 1e6)
 
 
-def rebin(image: np.ndarray, factor: int) -> np.ndarray:
-    """Block mean by an integer factor (edges that do not fill a block are dropped)."""
-    if factor <= 1:
-        return np.asarray(image, dtype=float)
-    ny, nx = (s // factor for s in image.shape)
-    blocks = np.asarray(image, dtype=float)[: ny * factor, : nx * factor].reshape(ny, factor, nx, factor)
-    return np.nanmean(blocks, axis=(1, 3))
+def sample(image: np.ndarray, factor: int) -> np.ndarray:
+    """Every `factor`-th pixel in both dimensions, from the first: how the SHARP pipeline brings an
+    HMI magnetogram to the ~2 arcsec pixel R is defined at (its `fsample`; block averaging instead
+    misses the pipeline's R_VALUE by 0.10 dex on real records, sampling by 0.001)."""
+    return np.asarray(image, dtype=float)[::factor, ::factor] if factor > 1 else np.asarray(image, dtype=float)
 
 
 def inversion_line_mask(bl: np.ndarray, settings: RSettings = RSettings()) -> np.ndarray:
@@ -81,14 +79,16 @@ def inversion_line_weight(bl: np.ndarray, settings: RSettings = RSettings()) -> 
 
 
 def r_value(bl: np.ndarray, cdelt_deg: float, settings: RSettings = RSettings()) -> float:
-    """log10 of the unsigned field near strong-field inversion lines; 0 when there is none.
+    """log10 of the unsigned field near strong-field inversion lines (G); 0 below 1 G, as the
+    pipelines write it.
 
-    Finer magnetograms (HMI, 0.03 deg) are first block-averaged to MDI's 0.12 deg pixels, where R
-    is defined, so that SHARP and SMARP values are comparable."""
+    Finer magnetograms (HMI, 0.03 deg) are first sampled every 4th pixel to MDI's 0.12 deg, where R
+    is defined (Schrijver 2007; the SHARP pipeline's factor round(2 arcsec / pixel) is 4 on HMI CEA
+    cutouts), so that SHARP and SMARP values are comparable."""
     factor = max(1, int(round(MDI_PIXEL_DEG / cdelt_deg)))
-    field = rebin(bl, factor)
+    field = sample(bl, factor)
     total = float(np.sum(np.abs(np.nan_to_num(field)) * inversion_line_weight(field, settings)))
-    return float(np.log10(total)) if total > 0 else 0.0
+    return float(np.log10(total)) if total >= 1.0 else 0.0
 
 
 def compute_keywords(bl: np.ndarray, mask: np.ndarray, cdelt_deg: float) -> dict[str, float]:
@@ -102,28 +102,3 @@ def compute_keywords(bl: np.ndarray, mask: np.ndarray, cdelt_deg: float) -> dict
         "R_VALUE": r_value(bl, cdelt_deg),
         "AREA": area_mh(mask, cdelt_deg),
     }
-
-
-REAL_CUTOUT = "fits/mdi.smarp_cea_96m.13520.20100714_124800_TAI"  # under data_dir (../shared/data)
-
-
-def header_check(stem) -> "pandas.DataFrame":
-    """Our four keywords computed from a real cutout (`<stem>.magnetogram.fits` and `.bitmap.fits`)
-    beside the pipeline's own values in its header: ours, pipeline, relative difference. R_VALUE is
-    a log10, so its difference is also given in dex."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    from flarelib.sources.fitsio import read_cutout, read_header
-
-    stem = Path(stem)
-    magnetogram, bitmap = stem.with_name(stem.name + ".magnetogram.fits"), stem.with_name(stem.name + ".bitmap.fits")
-    bl, bits = read_cutout(magnetogram, bitmap)
-    header = read_header(magnetogram)
-    ours = compute_keywords(bl, region_mask(bits), header["CDELT1"])
-    table = pd.DataFrame({"ours": ours, "pipeline": {k: float(header[k]) for k in ours}})
-    table["relative difference"] = (table.ours - table.pipeline) / table.pipeline
-    table["difference (dex, R_VALUE)"] = (table.ours - table.pipeline).where(table.index == "R_VALUE")
-    table.attrs.update(mask_pixels=int(region_mask(bits).sum()), pipeline_mask_pixels=int(header.get("CMASKL", -1)))
-    return table

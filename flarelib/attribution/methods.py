@@ -154,10 +154,10 @@ def bipole_table(grid: BipoleGrid, size: int) -> tuple[pd.DataFrame, np.ndarray]
 def near_inversion_lines(magnetogram: np.ndarray, size: int, cdelt_deg: float, width_px: int = 2) -> np.ndarray:
     """Pixels of the CNN's input within `width_px` of a strong-field polarity inversion line of the
     native magnetogram (Schrijver's mask, at MDI resolution, mapped to the input grid)."""
-    from flarelib.keywords import MDI_PIXEL_DEG, inversion_line_mask, rebin
+    from flarelib.keywords import MDI_PIXEL_DEG, inversion_line_mask, sample
 
     factor = max(1, int(round(MDI_PIXEL_DEG / cdelt_deg)))
-    mask = inversion_line_mask(rebin(np.nan_to_num(magnetogram), factor))
+    mask = inversion_line_mask(sample(np.nan_to_num(magnetogram), factor))
     resized = resize(mask.astype(np.float32), size) > 0.25
     return ndimage.binary_dilation(resized, iterations=width_px) if resized.any() else resized
 

@@ -30,7 +30,31 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("run", parents=[run_options, execute], help="run the chapters into the run folder")
     commands.add_parser("build", parents=[run_options, build], help="build the HTML book from a finished run")
     commands.add_parser("params", parents=[run_options], help="print the resolved parameter set")
+    cutout = commands.add_parser("cutout", help="one SMARP/SHARP cutout: our keywords beside the header's, the CNN's view")
+    cutout.add_argument("stem", help="<stem>.magnetogram.fits and <stem>.bitmap.fits (either file's name works too)")
+    cutout.add_argument("--json", action="store_true", help="print the keywords and header cards as JSON")
+    cutout.add_argument("--png", metavar="FILE", help="save the magnetogram and the image as the CNN sees it")
     return parser
+
+
+def _cutout(args: argparse.Namespace) -> int:
+    """`flarelib cutout STEM`: a broken file exits 1 with the reader's error."""
+    from flarelib.sources import cutouts
+
+    cutout = cutouts.read_cutout_files(args.stem)
+    if args.json:
+        print(cutouts.to_json(cutout))
+    else:
+        described = cutouts.describe(cutout)
+        print(f"{cutout.stem.name} ({cutout.series}, {cutout.magnetogram.data.shape[1]} x {cutout.magnetogram.data.shape[0]} px)")
+        print(cutouts.keyword_table(cutout).to_string(float_format=lambda v: f"{v:.6g}"))
+        if cutout.series == "SHARP":
+            print("SHARP headers have no USFLUXL or MEANGBL (their USFLUX and MEANGBZ come from Bz): shown as NaN.")
+        print(f"header cards repaired: {len(described['fixed_cards'])} ({', '.join(described['fixed_cards']) or 'none'}); "
+              f"unreadable: {', '.join(described['unreadable_cards']) or 'none'}")
+    if args.png:
+        print(f"image: {cutouts.save_png(cutout, args.png)}")
+    return 0
 
 
 def _run_dir(args: argparse.Namespace, params_file: Path) -> Path:
@@ -39,6 +63,14 @@ def _run_dir(args: argparse.Namespace, params_file: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "cutout":
+        from flarelib.sources.fitsio import CorruptFile
+
+        try:
+            return _cutout(args)
+        except (CorruptFile, FileNotFoundError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     try:
         params, params_file = load_params(args.params, args.overrides)
         run_dir = _run_dir(args, params_file)

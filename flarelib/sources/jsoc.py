@@ -155,7 +155,7 @@ def files_by_record(filenames: list[str], paths: list[Path]) -> pd.DataFrame:
 
 def image_stats(magnetogram: Path) -> dict[str, int]:
     """NX, NY and NaN pixels of a cutout, for the bad-record rules."""
-    from flarelib.sources.fitsio import _data
+    from flarelib.sources.fitsio import read_image
 
-    data, _ = _data(Path(magnetogram))
+    data = read_image(magnetogram).data
     return {"NX": data.shape[1], "NY": data.shape[0], "NAN_PIXELS": int(np.isnan(data).sum())}
