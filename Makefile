@@ -8,6 +8,12 @@ PARAMS ?= demo
 #   make book TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
+# The data folder of the public files (flarelib data): a verified copy beside the checkout when there is
+# one, else flarelib's default (the user cache folder).
+SHARED_DATA := $(wildcard $(abspath ../shared/data))
+ifneq ($(SHARED_DATA),)
+export FLARELIB_DATA_DIR ?= $(SHARED_DATA)
+endif
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -175,14 +175,13 @@ def plot_keyword_regression(matched: pd.DataFrame, fits: pd.DataFrame, caption: 
     return fig
 
 
-def authors_fit(data_dir) -> pd.DataFrame:
+def authors_fit(data_dir=None) -> pd.DataFrame:
     """The study authors' own SMARP-on-SHARP keyword fit (`sharp2smarp.npy` beside their window tables:
     a pickled dict keyword -> coef, intercept), under our keyword names."""
-    from pathlib import Path
-
+    from flarelib.sources import registry
     from flarelib.sources.window_tables import KEYWORD_MAP, TABLES_DIR
 
-    path = Path(data_dir) / TABLES_DIR / "sharp2smarp.npy"
+    path = registry.path(f"{TABLES_DIR}/sharp2smarp.npy", registry.data_dir(data_dir))
     fit = np.load(path, allow_pickle=True).item()  # the authors' file format; a public, read-only file
     rows = [{"keyword": KEYWORD_MAP[k], "slope": float(v["coef"]), "intercept": float(v["intercept"])} for k, v in fit.items()]
     return pd.DataFrame(rows).set_index("keyword")

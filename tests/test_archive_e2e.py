@@ -1,5 +1,6 @@
 """End to end on real data: params/archive.yaml with one epoch and two experiments, every chapter and
-the book (skipped when ../shared/data is absent). The chapters that need magnetograms must become a
+the book, from an empty data folder that the registry fills from a loopback mirror of ../shared/data
+(skipped when ../shared/data is absent), as on a machine that has only a network. The chapters that need magnetograms must become a
 note, the keyword chapters must run on the real tables and say so in their captions."""
 
 from __future__ import annotations
@@ -11,25 +12,32 @@ from flarelib.compendium.chapter import read_record
 from flarelib.compendium.params import load_params
 from flarelib.compendium.runner import run_chapters
 from flarelib.sources.window_tables import TABLES_DIR
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, FileServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (SHARED_DATA / TABLES_DIR).exists(),
                                                   reason=f"the real tables are not in {SHARED_DATA}")]
-SMALL = ["max_epochs=1", "n_experiments=2", "transfer_experiments=1", "datasets=[SHARP_ONLY, FUSED_SHARP]",
-         f"data_dir={SHARED_DATA}"]
+SMALL = ["max_epochs=1", "n_experiments=2", "transfer_experiments=1", "datasets=[SHARP_ONLY, FUSED_SHARP]"]
 
 
 @pytest.fixture(scope="module")
 def archive_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("archive")
-    params, path = load_params("archive", SMALL)
-    run_dir = out / "runs" / "archive"
-    results = {r.name: r.status for r in run_chapters(params, path, run_dir)}
-    return run_dir, results, build_book(run_dir, output=out)
+    mirror = FileServer(SHARED_DATA)
+    try:
+        with pytest.MonkeyPatch.context() as patch:  # the chapters' kernels inherit these
+            patch.setenv("FLARELIB_DATA_DIR", str(out / "data"))
+            patch.setenv("FLARELIB_DATA_URL", mirror.url)
+            params, path = load_params("archive", SMALL)
+            run_dir = out / "runs" / "archive"
+            results = {r.name: r.status for r in run_chapters(params, path, run_dir)}
+            book = build_book(run_dir, output=out)
+    finally:
+        mirror.close()
+    return run_dir, results, book, out / "data", mirror.requests
 
 
 def test_keyword_chapters_run_and_image_chapters_are_notes(archive_run):
-    run_dir, results, _ = archive_run
+    run_dir, results = archive_run[:2]
     assert results == {"01_data": "ran", "02_fusion": "ran", "03_sampling": "ran", "04_lstm": "ran",
                        "05_cnn": "not applicable", "06_stacking": "ran", "07_significance": "ran",
                        "08_attribution": "not applicable", "09_operational": "ran"}
@@ -58,3 +66,15 @@ def test_the_book_says_which_source_ran(archive_run):
         page = (index.parent / "notebooks" / f"{name}.html").read_text()
         assert "Data source: archive" in page
     assert "This chapter was not run" in (index.parent / "notebooks" / "05_cnn.html").read_text()
+
+
+def test_the_tables_came_through_the_registry(archive_run):
+    from flarelib.sources import registry
+
+    data, requests = archive_run[3], archive_run[4]
+    fetched = {r["path"].lstrip("/") for r in requests}
+    assert any(name.startswith(TABLES_DIR + "/sharp/") for name in fetched)
+    assert any(name.startswith("goes/ngdc-xrs-reports/") for name in fetched)
+    status = registry.status(data)
+    assert status[status.group.isin(["windows", "goes"])].verified.all()
+    assert status[status.present].verified.all()

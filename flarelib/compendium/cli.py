@@ -30,11 +30,41 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("run", parents=[run_options, execute], help="run the chapters into the run folder")
     commands.add_parser("build", parents=[run_options, build], help="build the HTML book from a finished run")
     commands.add_parser("params", parents=[run_options], help="print the resolved parameter set")
+    data = commands.add_parser("data", help="the public data files: list, fetch, verify (folder: FLARELIB_DATA_DIR)")
+    actions = data.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every registered file: group, size, present, verified")
+    fetch = actions.add_parser("fetch", help="download what is missing (FLARELIB_DATA_URL names a mirror)")
+    fetch.add_argument("groups", nargs="*", metavar="GROUP", help="windows, goes, smarp-cutout, sharp-cutouts, sharp-damaged (default: all)")
+    actions.add_parser("verify", help="re-hash every file on disk")
     cutout = commands.add_parser("cutout", help="one SMARP/SHARP cutout: our keywords beside the header's, the CNN's view")
     cutout.add_argument("stem", help="<stem>.magnetogram.fits and <stem>.bitmap.fits (either file's name works too)")
     cutout.add_argument("--json", action="store_true", help="print the keywords and header cards as JSON")
     cutout.add_argument("--png", metavar="FILE", help="save the magnetogram and the image as the CNN sees it")
     return parser
+
+
+def _data(args: argparse.Namespace) -> int:
+    """`flarelib data list|fetch|verify`: exit 1 when a file is missing, wrong or cannot be fetched."""
+    from tqdm import tqdm
+
+    from flarelib.sources import registry
+
+    folder = registry.data_dir()
+    print(f"data folder: {folder}")
+    if args.action == "fetch":
+        began, names = time.perf_counter(), registry.names(args.groups)
+        for name in tqdm(names, desc="fetching", unit="file", disable=None):
+            registry.path(name, folder)
+        size = registry.entries().set_index("name").loc[names, "size"].sum()
+        print(f"{len(names)} files ({size / 1e6:.1f} MB) present and verified in {time.perf_counter() - began:.1f} s")
+        return 0
+    table = registry.status(folder, verify=args.action == "verify")
+    shown = table.drop(columns="url") if args.action == "list" else table[["group", "name", "present", "verified"]]
+    print(shown.to_string(index=False))
+    bad = table[table.present & ~table.verified]
+    print(f"{int(table.present.sum())} of {len(table)} files present ({table['size'].sum() / 1e6:.1f} MB registered), "
+          f"{int(table.verified.sum())} verified" + (f"; wrong hash: {', '.join(bad.name)}" if len(bad) else ""))
+    return 1 if len(bad) else 0
 
 
 def _cutout(args: argparse.Namespace) -> int:
@@ -63,6 +93,14 @@ def _run_dir(args: argparse.Namespace, params_file: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "data":
+        from flarelib.sources.registry import DataCorrupt, DataMissing
+
+        try:
+            return _data(args)
+        except (DataMissing, DataCorrupt, KeyError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
     if args.command == "cutout":
         from flarelib.sources.fitsio import CorruptFile
 

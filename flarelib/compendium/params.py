@@ -33,7 +33,7 @@ class Params(BaseModel):
 
     # Data
     source: Source = Field("synthetic", description="Where the data come from.")
-    data_dir: str = Field("../shared/data", description="Real reference tables (source: archive).")
+    data_dir: str | None = Field(None, description="The folder of the public data files (flarelib data); default: FLARELIB_DATA_DIR, else the user cache folder.")
     cache_dir: str = Field(".cache/jsoc", description="Download cache (source: jsoc).")
     jsoc_email: str | None = Field(None, description="A JSOC-registered address, for cutout exports (source: jsoc).")
     seed: int = Field(0, ge=0, description="Seed of the synthetic world and of the first experiment.")

@@ -126,8 +126,11 @@ class Catalogue:
 
 
 def merged_catalogue(data_dir: Path) -> Catalogue:
-    """NGDC reports up to their last day, SWPC's 2010-2021 list after it; exact duplicates removed."""
-    goes = Path(data_dir) / "goes"
+    """NGDC reports up to their last day, SWPC's 2010-2021 list after it; exact duplicates removed.
+    The catalogues come through the data registry: verified, and fetched where missing."""
+    from flarelib.sources import registry
+
+    goes = registry.ensure("goes", Path(data_dir))
     report = ReadReport()
     ngdc = pd.concat([read_ngdc_report(p, report) for p in sorted((goes / "ngdc-xrs-reports").glob("goes-xrs-report_*.txt"))],
                      ignore_index=True)

@@ -72,17 +72,16 @@ def _attach_images(client, series, records: pd.DataFrame, kept: pd.DataFrame, im
     return records.merge(files, on=["ARPNUM", "T_REC"], how="left")
 
 
-def build_archive(folder: Path, data_dir: str) -> Store:
+def build_archive(folder: Path, data_dir: str | None) -> Store:
     """The real public tables as a store (no magnetograms): keyword records rebuilt from the study
     authors' window tables, flares from the merged NGDC/SWPC catalogue, each region's NOAA numbers
     inferred from the flares its positive windows list (flarelib.sources.window_tables)."""
     from flarelib.sources.archive import merged_catalogue
     from flarelib.sources.window_tables import TABLES_DIR, archive_records, infer_noaa, read_window_tables
 
-    data = resolve(data_dir)
-    if not data.is_dir():
-        raise StoreError(f"data_dir {data} does not exist: the archive source reads the public tables described in "
-                         "../shared/data/README.md (set data_dir to where they are)")
+    from flarelib.sources import registry
+
+    data = registry.data_dir(data_dir)  # the tables and catalogues come through the registry, verified
     windows = read_window_tables(data)
     catalogue = merged_catalogue(data)
     noaa = infer_noaa(windows, catalogue.flares)

@@ -69,13 +69,16 @@ def read_window_table(path: str | Path) -> pd.DataFrame:
 
 
 def read_window_tables(data_dir: str | Path) -> pd.DataFrame:
-    """Both instruments' five folds with `SERIES` and `fold`; a region in two folds is an error."""
-    root = Path(data_dir) / TABLES_DIR
+    """Both instruments' five folds with `SERIES` and `fold`; a region in two folds is an error.
+    The tables come through the data registry: verified, and fetched where missing."""
+    from flarelib.sources import registry
+
+    root = registry.ensure(TABLES_DIR, Path(data_dir))
     frames = []
     for series in ("sharp", "smarp"):
         paths = sorted((root / series).glob(f"{series}_[0-9].csv"))
         if not paths:
-            raise WindowTableError(f"no {series}_<fold>.csv under {root / series}: is data_dir right? (see ../shared/data/README.md)")
+            raise WindowTableError(f"no {series}_<fold>.csv under {root / series}: the registry's tables are missing (flarelib data list)")
         frames += [read_window_table(p).assign(fold=int(p.stem.split("_")[1])) for p in paths]
     tables = pd.concat(frames, ignore_index=True)
     tables.insert(0, "SERIES", tables.prefix.map(PREFIX_SERIES))
