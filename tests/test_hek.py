@@ -57,6 +57,5 @@ def test_months_are_cached(fake_hek, tmp_path):
 
 
 def test_without_a_network_the_catalogue_fails_at_once(monkeypatch, tmp_path):
-    monkeypatch.setattr(hek, "HEK_URL", "https://hek.invalid/her")
     with pytest.raises(ServiceUnreachable, match=r"cannot reach the HEK \(GOES flare catalogue\) at hek.invalid:443"):
-        hek.GoesCatalogue(tmp_path)
+        hek.GoesCatalogue(tmp_path, url="https://hek.invalid/her?")

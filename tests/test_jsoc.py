@@ -162,9 +162,8 @@ def test_exports_need_an_email(tmp_path):
 
 
 def test_without_a_network_the_client_fails_at_once_and_says_how_to_run_offline(monkeypatch, tmp_path):
-    monkeypatch.setattr(jsoc, "JSOC_URL", "http://jsoc.invalid")  # .invalid never resolves (RFC 2606)
     with pytest.raises(ServiceUnreachable) as caught:
-        jsoc.JsocClient(tmp_path)
+        jsoc.JsocClient(tmp_path, url="http://jsoc.invalid")  # .invalid never resolves (RFC 2606)
     message = str(caught.value)
     assert "cannot reach JSOC (SMARP/SHARP) at jsoc.invalid:80" in message
     assert "To run offline" in message and "--params demo" in message

@@ -36,6 +36,10 @@ class Params(BaseModel):
     data_dir: str | None = Field(None, description="The folder of the public data files (flarelib data); default: FLARELIB_DATA_DIR, else the user cache folder.")
     cache_dir: str = Field(".cache/jsoc", description="Download cache (source: jsoc).")
     jsoc_email: str | None = Field(None, description="A JSOC-registered address, for cutout exports (source: jsoc).")
+    jsoc_url: str | None = Field(None, description="JSOC's address, or a mirror's (source: jsoc; default JSOC's own).")
+    hek_url: str | None = Field(None, description="The HEK's address, or a mirror's (source: jsoc; default the HEK's own).")
+    jsoc_start: str | None = Field(None, description="First day queried, e.g. 2010-05-01 (source: jsoc; default: each series' start).")
+    jsoc_end: str | None = Field(None, description="Day after the last one queried (source: jsoc; default: each series' end).")
     seed: int = Field(0, ge=0, description="Seed of the synthetic world and of the first experiment.")
     # The synthetic world (source: synthetic): regions per cycle, and regions seen by both instruments
     regions_cycle23: int = Field(80, ge=1)
@@ -119,12 +123,17 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def _normalise(values: dict[str, Any]) -> dict[str, Any]:
-    """YAML gives lists; the model holds tuples (immutable, hashable). Ints are fine as floats."""
+    """YAML gives lists; the model holds tuples (immutable, hashable). Ints are fine as floats, and a
+    date YAML reads from `2010-05-01` is kept as the text it was written as."""
+    import datetime
+
     out: dict[str, Any] = {}
     for key, value in values.items():
         field = Params.model_fields.get(key)
         if isinstance(value, list):
             value = tuple(value)
+        elif isinstance(value, datetime.date):
+            value = value.isoformat()
         elif field is not None and field.annotation is float and type(value) is int:
             value = float(value)
         out[key] = value

@@ -36,25 +36,41 @@ def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle
     return open_store(write_store(folder, records, flares, provenance, world))
 
 
-def build_jsoc(folder: Path, cache_dir: str, jsoc_email: str | None, with_images: bool = True) -> Store:
-    """Query SMARP, SHARP and the GOES catalogue (needs a network; fails at once without one)."""
-    from flarelib.sources.hek import GoesCatalogue
-    from flarelib.sources.jsoc import SERIES, JsocClient, image_stats
+def build_jsoc(folder: Path, cache_dir: str, jsoc_email: str | None, with_images: bool = True, *,
+               jsoc_url: str | None = None, hek_url: str | None = None, start: str | None = None,
+               end: str | None = None) -> Store:
+    """Query SMARP, SHARP and the GOES catalogue (needs a network; fails at once without one).
+
+    Parameters
+    ----------
+    folder, cache_dir : where the store and the resumable download cache go.
+    jsoc_email : a JSOC-registered address, for cutout exports.
+    with_images : export and fetch the cutouts of the records the study keeps.
+    jsoc_url, hek_url : the services' addresses (default: JSOC's and the HEK's own).
+    start, end : the period queried (default: each series' whole span).
+    """
+    from flarelib.sources.hek import HEK_URL, GoesCatalogue
+    from flarelib.sources.jsoc import JSOC_URL, SERIES, JsocClient, image_stats
 
     cache = resolve(cache_dir)
-    client = JsocClient(cache, email=jsoc_email)
-    catalogue = GoesCatalogue(cache)
+    client = JsocClient(cache, email=jsoc_email, url=jsoc_url or JSOC_URL)
+    catalogue = GoesCatalogue(cache, url=hek_url or HEK_URL + "?")
+    period = [pd.Timestamp(start) if start else None, pd.Timestamp(end) if end else None]
     tables = []
     for series in SERIES.values():
-        records = client.keywords(series)
+        a, b = max(period[0], series.start) if period[0] else series.start, min(period[1], series.end) if period[1] else series.end
+        if b <= a:
+            continue
+        records = client.keywords(series, a, b)
         kept, _ = apply_study_filters(records, series.bad_quality_bits)
         if with_images:
             records = _attach_images(client, series, records, kept, image_stats)
         tables.append(records)
     records = pd.concat(tables, ignore_index=True)
-    flares = catalogue.flares(pd.Timestamp("1996-01-01"), pd.Timestamp("2021-01-01"))
-    provenance = {"source": "jsoc", "query": {s.series: {"series": s.name, "keywords": s.keywords,
-                                                          "start": str(s.start), "end": str(s.end)} for s in SERIES.values()}}
+    flares = catalogue.flares(period[0] or pd.Timestamp("1996-01-01"), period[1] or pd.Timestamp("2021-01-01"))
+    provenance = {"source": "jsoc", "jsoc_url": jsoc_url or JSOC_URL, "hek_url": hek_url or HEK_URL,
+                  "query": {s.series: {"series": s.name, "keywords": s.keywords, "start": str(period[0] or s.start),
+                                       "end": str(period[1] or s.end)} for s in SERIES.values()}}
     return open_store(write_store(folder, records, flares, provenance))
 
 
@@ -104,7 +120,8 @@ def build_store(folder: str | Path, source: str, **params) -> Store:
         return build_synthetic(folder, params["seed"], params["regions_cycle23"], params["regions_cycle24"],
                                params["overlap_regions"], params.get("workers", 0))
     if source == "jsoc":
-        return build_jsoc(folder, params["cache_dir"], params.get("jsoc_email"))
+        return build_jsoc(folder, params["cache_dir"], params.get("jsoc_email"), jsoc_url=params.get("jsoc_url"),
+                          hek_url=params.get("hek_url"), start=params.get("jsoc_start"), end=params.get("jsoc_end"))
     if source == "archive":
         return build_archive(folder, params["data_dir"])
     raise StoreError(f"unknown source {source!r}; expected synthetic, archive or jsoc")

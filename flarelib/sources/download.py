@@ -54,7 +54,8 @@ def _fetch_once(url: str, part: Path, timeout: float) -> None:
 
 def fetch(url: str, target: Path, check: Check | None = None, attempts: int = 4, timeout: float = 60.0,
           sleep: Callable[[float], None] | None = None) -> Fetched:
-    """Make `target` a complete, checked copy of `url`, reusing a good cached copy.
+    """Make `target` a complete, checked copy of `url`, reusing a good cached copy; a download that
+    fails the check is discarded and fetched once more from the start ("replaced").
 
     Parameters
     ----------
@@ -78,14 +79,18 @@ def fetch(url: str, target: Path, check: Check | None = None, attempts: int = 4,
     target.parent.mkdir(parents=True, exist_ok=True)
     part = target.with_name(target.name + ".part")
     kwargs = {"sleep": sleep} if sleep else {}
-    retry(lambda: _fetch_once(url, part, timeout), f"download of {url}", attempts=attempts,
-          retry_on=(OSError, ConnectionError), **kwargs)
-    if check:
+    for fresh_tries_left in (1, 0):  # a copy that arrives corrupt is fetched once more from nothing
+        retry(lambda: _fetch_once(url, part, timeout), f"download of {url}", attempts=attempts,
+              retry_on=(OSError, ConnectionError), **kwargs)
         try:
-            check(part)
+            if check:
+                check(part)
+            break
         except ValueError:
             part.unlink()
-            raise
+            if not fresh_tries_left:
+                raise
+            status = "replaced"
     shutil.move(part, target)
     return Fetched(target, status)
 

@@ -16,12 +16,13 @@ HEK_COLUMNS = {"event_starttime": "start_time", "event_peaktime": "peak_time", "
            "fl_goescls": "goes_class", "ar_noaanum": "noaa_ar"}
 
 
-def hek_search(start: pd.Timestamp, end: pd.Timestamp) -> Any:
-    """GOES flare events (event type FL, observatory GOES) in [start, end) from sunpy's HEK client."""
+def hek_search(start: pd.Timestamp, end: pd.Timestamp, url: str = HEK_URL + "?") -> Any:
+    """GOES flare events (event type FL, observatory GOES) in [start, end) from sunpy's HEK client
+    (at `url`: the HEK's, or a server that answers as it does)."""
     from sunpy.net import attrs as a
     from sunpy.net.hek import HEKClient
 
-    return HEKClient().search(a.Time(start.to_pydatetime(), end.to_pydatetime()), a.hek.EventType("FL"),
+    return HEKClient(url=url).search(a.Time(start.to_pydatetime(), end.to_pydatetime()), a.hek.EventType("FL"),
                               a.hek.OBS.Observatory == "GOES")
 
 
@@ -42,11 +43,11 @@ class GoesCatalogue:
     """Monthly cached queries of the GOES flare catalogue."""
 
     def __init__(self, cache_dir: Path, search: Callable[[pd.Timestamp, pd.Timestamp], Any] | None = None,
-                 check_network: bool = True):
+                 check_network: bool = True, url: str = HEK_URL + "?"):
         self.cache_dir = Path(cache_dir) / "goes"
         if check_network and search is None:
-            require_service(HEK_URL, "the HEK (GOES flare catalogue)")
-        self.search = search or hek_search
+            require_service(url.rstrip("?"), "the HEK (GOES flare catalogue)")
+        self.search = search or (lambda start, end: hek_search(start, end, url))
 
     def flares(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         edges = list(pd.date_range(start.normalize().replace(day=1), end, freq="MS")) + [end]

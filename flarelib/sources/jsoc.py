@@ -83,19 +83,32 @@ def normalise_keywords(table: pd.DataFrame, series: Series) -> pd.DataFrame:
     return out[first + [c for c in out.columns if c not in first]]
 
 
+def drms_client(url: str = JSOC_URL, email: str | None = None) -> Any:
+    """drms's client for JSOC, or for a server at another address that answers as JSOC does (a
+    mirror, or the tests' look-alike): the same CGI paths and download root under `url`."""
+    import drms
+    from drms.config import ServerConfig
+
+    base = url.rstrip("/")
+    if base == JSOC_URL:
+        return drms.Client(email=email)
+    server = ServerConfig(name="JSOC", cgi_baseurl=f"{base}/cgi-bin/ajax/", cgi_show_series="show_series",
+                          cgi_jsoc_info="jsoc_info", cgi_jsoc_fetch="jsoc_fetch", cgi_check_address="checkAddress.sh",
+                          cgi_show_series_wrapper="showextseries", show_series_wrapper_dbhost="hmidb2",
+                          http_download_baseurl=f"{base}/", encoding="latin1")
+    return drms.Client(server=server, email=email)
+
+
 class JsocClient:
     """Keyword queries and cutout exports for one cache folder."""
 
-    def __init__(self, cache_dir: Path, email: str | None = None, client: Any = None, check_network: bool = True):
+    def __init__(self, cache_dir: Path, email: str | None = None, client: Any = None, check_network: bool = True,
+                 url: str = JSOC_URL):
         self.cache_dir = Path(cache_dir)
         self.email = email
         if check_network and client is None:
-            require_service(JSOC_URL, "JSOC (SMARP/SHARP)")
-        if client is None:
-            import drms
-
-            client = drms.Client(email=email)
-        self.client = client
+            require_service(url, "JSOC (SMARP/SHARP)")
+        self.client = client if client is not None else drms_client(url, email)
 
     def _chunk_file(self, series: Series, start: pd.Timestamp) -> Path:
         return self.cache_dir / "keywords" / series.series / f"{start:%Y%m%d}.csv"
@@ -128,7 +141,7 @@ class JsocClient:
         ds = f"{series.name}[{arpnum}][{jsoc_time(start)}-{jsoc_time(end)}{series.cadence}]{{magnetogram,bitmap}}"
         request = retry(lambda: self.client.export(ds, method="url", protocol="fits", email=self.email),
                         f"JSOC export {ds}")
-        request.wait()
+        request.wait(sleep=None)  # poll as often as the server's answer asks
         urls = request.urls
         folder = self.cache_dir / "fits" / series.series / str(arpnum)
         fetched = fetch_all(((row.url, folder / row.filename) for row in urls.itertuples()), check=verify_fits,
