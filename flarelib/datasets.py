@@ -195,6 +195,7 @@ def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, seq
     folder.mkdir(parents=True, exist_ok=True)
     usable = samples[samples["keep"]].assign(label=lambda d: d["label"].astype(bool))
     datasets = {(n, s): make_dataset(usable, n, s, test_fraction, val_fraction) for s in seeds for n in names}
+    check_no_leakage(datasets, kept_records)
     images = None
     if with_images:
         needed = sorted(set().union(*(set(d.index) for d in datasets.values())))
@@ -229,6 +230,52 @@ def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, seq
     table = pd.DataFrame(rows)
     table.index = pd.MultiIndex.from_tuples(table.index, names=["dataset", "seed"])
     return table
+
+
+class LeakageError(ValueError):
+    """A NOAA region in the training split of one dataset and the test split of one compared with it."""
+
+
+def noaa_numbers(records: pd.DataFrame) -> pd.Series:
+    """Each region's NOAA numbers, (SERIES, ARPNUM) -> set of ints (empty when it has none, and for
+    records that carry no NOAA_ARS at all)."""
+    if "NOAA_ARS" not in records:
+        return pd.Series(dtype=object)
+    first = records.groupby(["SERIES", "ARPNUM"]).NOAA_ARS.first().fillna("").astype(str)
+    return first.map(lambda s: {int(float(n)) for n in s.split(",") if n.strip() and n.strip() != "nan"})
+
+
+def leaks(datasets: dict[tuple[str, int], pd.DataFrame], records: pd.DataFrame) -> pd.DataFrame:
+    """NOAA regions that sit in the training split of a dataset and in the test split of a dataset
+    compared with it (the same seed and target instrument, so the same test set: FUSED_SHARP with
+    SHARP_ONLY, FUSED_SMARP with SMARP_ONLY, each also with itself). Columns: seed, target, noaa,
+    train (dataset SERIES ARPNUM), test (dataset SERIES ARPNUM)."""
+    numbers = noaa_numbers(records)
+    rows = []
+    groups: dict[tuple[int, str], list[tuple[str, pd.DataFrame]]] = {}
+    for (name, seed), dataset in datasets.items():
+        groups.setdefault((seed, DATASETS[name][0]), []).append((name, dataset))
+    for (seed, target), members in groups.items():
+        where = {"train": {}, "test": {}}
+        for name, dataset in members:
+            for split in ("train", "test"):
+                part = dataset[dataset["split"] == split][["SERIES", "ARPNUM"]].drop_duplicates()
+                for series, arpnum in part.itertuples(index=False):
+                    for noaa in numbers.get((series, arpnum), set()):
+                        where[split].setdefault(noaa, f"{name} {series} {arpnum}")
+        for noaa in sorted(set(where["train"]) & set(where["test"])):
+            rows.append({"seed": seed, "target": target, "noaa": noaa, "train": where["train"][noaa], "test": where["test"][noaa]})
+    return pd.DataFrame(rows, columns=["seed", "target", "noaa", "train", "test"])
+
+
+def check_no_leakage(datasets: dict[tuple[str, int], pd.DataFrame], records: pd.DataFrame) -> None:
+    """Fail the run when a NOAA region is in a training split and a compared test split (`leaks`)."""
+    found = leaks(datasets, records)
+    if len(found):
+        examples = "; ".join(f"NOAA {r.noaa} in {r.train} (train) and {r.test} (test), seed {r.seed}"
+                             for r in found.head(5).itertuples())
+        raise LeakageError(f"{len(found)} NOAA regions leak from training into a compared test set: {examples}. "
+                           "The same region seen by both instruments must stay on one side of the split.")
 
 
 def standardizer_from_attrs(attrs: dict) -> Standardizer:

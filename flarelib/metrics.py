@@ -61,6 +61,16 @@ def bss(y_true: np.ndarray, prob: np.ndarray, climatology: float | None = None) 
     return 1.0 - brier(y, prob) / reference
 
 
+def bss_authors(y_true: np.ndarray, prob: np.ndarray) -> float:
+    """The BSS of the code that produced the study's Tables 6-8: its reference is the forecasts'
+    mean squared distance from the set's event rate, mean((p - rate)^2), not Eq. 14's
+    mean((rate - y)^2). On balanced sets it is systematically lower than Eq. 14's; shown only beside
+    the published values, never as our BSS."""
+    y = np.asarray(y_true).astype(float)
+    p = np.asarray(prob, dtype=float)
+    return 1.0 - float(np.mean((p - y) ** 2)) / float(np.mean((p - y.mean()) ** 2))
+
+
 def auc(y_true: np.ndarray, prob: np.ndarray) -> float:
     return float(roc_auc_score(np.asarray(y_true).astype(int), np.asarray(prob, dtype=float)))
 
@@ -74,10 +84,11 @@ def scores(y_true: np.ndarray, prob: np.ndarray, threshold: float = 0.5, climato
     if len(np.unique(y)) < 2:
         nan = float("nan")
         note = "no samples" if len(y) == 0 else f"only {'positive' if y[0] else 'negative'} samples"
-        return {"ACC": nan, "HSS": nan, "TSS": nan, "BSS": nan, "AUC": nan, "TP": c.tp, "FN": c.fn, "FP": c.fp,
-                "TN": c.tn, "note": f"skill scores undefined: {note}"}
+        return {"ACC": nan, "HSS": nan, "TSS": nan, "BSS": nan, "BSS_authors": nan, "AUC": nan, "TP": c.tp, "FN": c.fn,
+                "FP": c.fp, "TN": c.tn, "note": f"skill scores undefined: {note}"}
     return {"ACC": accuracy(c), "HSS": hss(c), "TSS": tss(c), "BSS": bss(y_true, prob, climatology),
-            "AUC": auc(y_true, prob), "TP": c.tp, "FN": c.fn, "FP": c.fp, "TN": c.tn}
+            "BSS_authors": bss_authors(y_true, prob), "AUC": auc(y_true, prob), "TP": c.tp, "FN": c.fn, "FP": c.fp,
+            "TN": c.tn}
 
 
 def tss_profile(y_true: np.ndarray, prob: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

@@ -1,8 +1,10 @@
 """Sliding windows and their labels (Section 2.3 and Table 2 of the study), vectorized.
 
 A window ends at a record time t: the observation period is (t - 24 h, t], the prediction period
-(t, t + 24 h]. A flare belongs to a period by its peak time and to a region through the NOAA
-numbers of the region (NOAA_ARS). The activity of a period is QUIET (no flare of any class), WEAK
+(t, t + 24 h]. A flare belongs to a period by its start time, as the study's authors place it (by
+peak time, a window ending between a flare's start and its peak would be labelled by a flare its
+last magnetogram already shows rising; `flare_time="peak"` keeps that choice), and to a region
+through the NOAA numbers of the region (NOAA_ARS). The activity of a period is QUIET (no flare of any class), WEAK
 (only flares below M1.0) or STRONG (at least one M1.0+). Positive: STRONG in the prediction period;
 negative: QUIET in both; every other window is dropped (Table 2, right).
 """
@@ -13,9 +15,13 @@ import numpy as np
 import pandas as pd
 
 from flarelib.goes import is_strong
+from flarelib.images import SUBSAMPLE
 from flarelib.schema import KEYWORDS
 
 QUIET, WEAK, STRONG = "QUIET", "WEAK", "STRONG"
+FLARE_TIME = {"start": "start_time", "peak": "peak_time"}  # which time of a flare places it in a period
+SHARP_SAMPLES_FROM = pd.Timestamp("2010-10-29")  # the study's SHARP samples start here; the MDI overlap
+# before it serves the fusion chapter only (its NOAA regions are SMARP's too: no leak between instruments)
 
 
 def region_flares(flares: pd.DataFrame, noaa_ars: str, index: dict | None = None) -> pd.DataFrame:
@@ -52,12 +58,14 @@ def label_windows(
 ) -> pd.DataFrame:
     """Activity of each window's two periods and its label (True, False, or <NA> when dropped).
 
-    `ends` are window end times; `peak_times`/`peak_flux` the flares of the region (any order).
+    `ends` are window end times; `peak_times`/`peak_flux` the flares of the region (any order):
+    the times that place each flare in a period (start times, as the study's authors use) and the
+    peak fluxes that class it.
 
     Parameters
     ----------
     ends : window end times.
-    peak_times, peak_flux : the region's flares.
+    peak_times, peak_flux : the region's flares: the time that places each, and its peak flux.
     observation, prediction : the lengths of the observation and prediction periods.
     """
     ends = np.asarray(ends, dtype="datetime64[ns]")
@@ -72,16 +80,17 @@ def label_windows(
     return pd.DataFrame({"end": ends, "observation": obs, "prediction": pred, "label": label})
 
 
-def label_records(records: pd.DataFrame, flares: pd.DataFrame, **periods: pd.Timedelta) -> pd.DataFrame:
+def label_records(records: pd.DataFrame, flares: pd.DataFrame, flare_time: str = "start", **periods: pd.Timedelta) -> pd.DataFrame:
     """Label a window ending at every record of every region (`SERIES`, `ARPNUM`, `T_REC`, `NOAA_ARS`).
 
-    `flares` needs `peak_time`, `noaa_ar` and a parsed `peak_flux`."""
+    `flares` needs `start_time` (or `peak_time`, with flare_time="peak"), `noaa_ar` and a parsed `peak_flux`."""
     out = []
     flares = flares.reset_index(drop=True)
     index = flares_by_region(flares)
     for (series, arpnum), group in records.groupby(["SERIES", "ARPNUM"], sort=False):
         mine = region_flares(flares, group["NOAA_ARS"].iloc[0], index)
-        labels = label_windows(group["T_REC"].to_numpy(), mine["peak_time"].to_numpy(), mine["peak_flux"].to_numpy(), **periods)
+        labels = label_windows(group["T_REC"].to_numpy(), mine[FLARE_TIME[flare_time]].to_numpy(), mine["peak_flux"].to_numpy(),
+                               **periods)
         labels.insert(0, "ARPNUM", arpnum)
         labels.insert(0, "SERIES", series)
         out.append(labels)
@@ -101,8 +110,16 @@ def window_slots(steps: np.ndarray, length: int) -> np.ndarray:
     return np.where(slots >= 0, lookup[np.clip(slots, 0, None)], -1)
 
 
+def sampling_records(kept: pd.DataFrame) -> pd.DataFrame:
+    """The records windows are cut from: the kept records, SHARP's from 2010-10-29 only (the
+    authors' rule; the May-October 2010 overlap with MDI would otherwise put the same NOAA region in
+    both instruments' datasets)."""
+    return kept[(kept.SERIES != "SHARP") | (kept.T_REC >= SHARP_SAMPLES_FROM)]
+
+
 def bad_records(records: pd.DataFrame) -> np.ndarray:
-    """Per record: NaN pixels or a NaN keyword (the size rule needs the window, see `sample_windows`)."""
+    """Per record: NaN pixels (on the CNN's grid, see the data model) or a NaN keyword (the size
+    rule needs the window, see `sample_windows`)."""
     bad = records[KEYWORDS].isna().any(axis=1).to_numpy()
     if "NAN_PIXELS" in records:
         bad |= records["NAN_PIXELS"].fillna(0).to_numpy() > 0
@@ -110,7 +127,8 @@ def bad_records(records: pd.DataFrame) -> np.ndarray:
 
 
 def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16, cadence: pd.Timedelta = pd.Timedelta(minutes=96),
-                   max_bad: int = 2, size_tolerance: int = 2, **periods: pd.Timedelta) -> tuple[pd.DataFrame, np.ndarray]:
+                   max_bad: int = 2, size_tolerance: int = 2, flare_time: str = "start",
+                   **periods: pd.Timedelta) -> tuple[pd.DataFrame, np.ndarray]:
     """Every window of every region with its activity, label, bad-record count and whether the study
     keeps it; and the windows' keyword sequences, shape (n, length, 4), gaps and bad records filled
     from the nearest good record of the window.
@@ -118,6 +136,8 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
     A record is bad if its magnetogram has NaN pixels, its height or width is more than
     `size_tolerance` pixels from the window's median, or a keyword is NaN; a missing record (a gap)
     counts as bad. A window is dropped with more than `max_bad` bad records or a bad last record.
+    Sizes are compared on the grid the CNN sees, as the authors compare them: HMI's after the 4x
+    subsampling (`images.SUBSAMPLE`), so 2 pixels there are 8 native HMI pixels.
 
     Parameters
     ----------
@@ -126,7 +146,8 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
     length : records per window.
     cadence : the records' cadence.
     max_bad : at most this many bad records in a kept window.
-    size_tolerance : the image-size rule, in pixels from the window's median.
+    size_tolerance : the image-size rule, in pixels of the CNN's grid from the window's median.
+    flare_time : "start" (the authors') or "peak": which time of a flare places it in a period.
     periods : `observation` and `prediction` lengths, passed to `label_windows`.
     """
     frames, sequences = [], []
@@ -139,12 +160,15 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
         present = slots >= 0
         bad = np.where(present, bad_records(group)[np.clip(slots, 0, None)], True)
         if has_size:
+            factor = SUBSAMPLE.get(str(series), 1)
             for column in ("NX", "NY"):
-                size = np.where(present, group[column].to_numpy(dtype=float)[np.clip(slots, 0, None)], np.nan)
+                on_grid = np.ceil(group[column].to_numpy(dtype=float) / factor)  # the size of image[::factor]
+                size = np.where(present, on_grid[np.clip(slots, 0, None)], np.nan)
                 median = np.nanmedian(size, axis=1, keepdims=True)
                 bad |= np.abs(size - median) > size_tolerance
         mine = region_flares(flares, group["NOAA_ARS"].iloc[0], index)
-        labels = label_windows(group["T_REC"].to_numpy(), mine["peak_time"].to_numpy(), mine["peak_flux"].to_numpy(), **periods)
+        labels = label_windows(group["T_REC"].to_numpy(), mine[FLARE_TIME[flare_time]].to_numpy(), mine["peak_flux"].to_numpy(),
+                               **periods)
         n_bad = bad.sum(axis=1)
         keep = labels["label"].notna().to_numpy() & (n_bad <= max_bad) & ~bad[:, -1]
         labels.insert(0, "ARPNUM", arpnum)
@@ -196,3 +220,15 @@ def read_windows(path) -> pd.DataFrame:
     table = pd.read_csv(path, parse_dates=["end"])
     table["label"] = table["label"].map({True: True, False: False, "True": True, "False": False}).astype("boolean")
     return table
+
+
+def with_authors_labels(samples: pd.DataFrame, records: pd.DataFrame, max_bad: int) -> pd.DataFrame:
+    """The windows labelled as the study's authors labelled their published windows (archive source:
+    its records carry AUTHORS_LABEL), the bad-record rules unchanged; a window they did not publish
+    has no label. Separates the effect of our relabelling from everything else."""
+    theirs = records[["SERIES", "ARPNUM", "T_REC", "AUTHORS_LABEL"]].rename(columns={"T_REC": "end"})
+    matched = samples[["SERIES", "ARPNUM", "end"]].merge(theirs, on=["SERIES", "ARPNUM", "end"], how="left",
+                                                         validate="one_to_one")
+    label = pd.array(matched.AUTHORS_LABEL.map({True: True, False: False, "True": True, "False": False}), dtype="boolean")
+    keep = ~pd.isna(label) & (samples.n_bad.to_numpy() <= max_bad) & ~samples.last_bad.astype(bool).to_numpy()
+    return samples.assign(label=label, keep=np.asarray(keep, dtype=bool))

@@ -27,7 +27,8 @@ def _objective(criterion: str, y: np.ndarray, mixed: np.ndarray) -> np.ndarray:
     if criterion == "CROSS_ENTROPY":
         m = np.clip(mixed, EPS, 1 - EPS)
         return np.mean(y * np.log(m) + (1 - y) * np.log(1 - m), axis=1)
-    if criterion == "BSS":  # the reference Brier score does not depend on alpha: maximise -BS
+    if criterion == "BSS":  # Eq. 14: the reference does not depend on alpha, so maximise -BS (the authors' code's
+        # reference, mean((r - rate)^2), would: this criterion is Eq. 14's, as our BSS everywhere)
         return -np.mean((mixed - y) ** 2, axis=1)
     if criterion == "AUC":
         return np.array([roc_auc_score(y, row) for row in mixed])

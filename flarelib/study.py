@@ -89,3 +89,18 @@ def with_published(tests: pd.DataFrame, table: str) -> pd.DataFrame:
     else:
         raise ValueError(f"the study has Tables 7 and 8, not {table!r}")
     return tests.assign(**{"study p, t": published})
+
+
+def bss_beside_published(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per model and dataset: our BSS by Eq. 14, the same predictions' BSS by the formula of the code
+    that produced the study's tables (`metrics.bss_authors`), and the published BSS, each mean +- std
+    over seeds. Only the middle column is comparable with the published one."""
+    fmt = lambda s: f"{s.mean():.3f} +- {s.std():.3f}"
+    rows = []
+    for (model, dataset), part in metrics.groupby(["model", "dataset"], sort=False):
+        published = TABLE6.loc[("BSS", model)] if ("BSS", model) in TABLE6.index else None
+        rows.append({"model": model, "dataset": dataset, "ours (Eq. 14)": fmt(part.BSS),
+                     "ours (authors' code)": fmt(part.BSS_authors) if "BSS_authors" in part else "",
+                     "published": (f"{published[f'{dataset} mean']:.3f} +- {published[f'{dataset} std']:.3f}"
+                                   if published is not None and f"{dataset} mean" in published else "")})
+    return pd.DataFrame(rows).set_index(["model", "dataset"])

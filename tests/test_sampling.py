@@ -25,7 +25,8 @@ def region(arpnum: int, n: int, series: str = "SHARP", noaa: str = "11111", **ba
     return table
 
 
-NO_FLARES = pd.DataFrame({"peak_time": pd.to_datetime([]), "noaa_ar": pd.array([], dtype="Int64"), "peak_flux": []})
+NO_FLARES = pd.DataFrame({"start_time": pd.to_datetime([]), "peak_time": pd.to_datetime([]), "noaa_ar": pd.array([], dtype="Int64"),
+                          "peak_flux": []})
 
 
 def windows(records: pd.DataFrame, flares: pd.DataFrame = NO_FLARES):
@@ -40,7 +41,7 @@ def test_a_full_window_holds_16_records_and_the_first_15_windows_lack_24_hours()
     assert sequences[19, :, 0].tolist() == (1e22 + np.arange(4, 20)).astype(np.float32).tolist()
 
 
-@pytest.mark.parametrize("bad", [{"NAN_PIXELS": {10: 3}}, {"USFLUXL": {10: np.nan}}, {"NX": {10: 103}}, {"NY": {10: 77}}])
+@pytest.mark.parametrize("bad", [{"NAN_PIXELS": {10: 3}}, {"USFLUXL": {10: np.nan}}, {"NX": {10: 112}}, {"NY": {10: 68}}])
 def test_each_kind_of_bad_record(bad):
     samples, _ = windows(region(1, 30, **bad))
     by_end = samples.set_index(samples.end)
@@ -50,8 +51,53 @@ def test_each_kind_of_bad_record(bad):
 
 
 def test_a_size_within_two_pixels_is_fine():
-    samples, _ = windows(region(1, 30, NX={10: 102}, NY={11: 78}))
+    samples, _ = windows(region(1, 30, NX={10: 108}, NY={11: 72}))  # 27 and 18 against 25 and 20 after subsampling
     assert samples.n_bad.iloc[15:].max() == 0
+
+
+def test_the_size_rule_compares_hmi_images_after_the_4x_subsampling():
+    """As the authors compare them: 5 native HMI pixels are 1-2 pixels of the CNN's grid (kept);
+    5 MDI pixels are 5 (bad). Measured native, as before the fix, the HMI record was bad too."""
+    sharp, _ = windows(region(1, 30, NX={20: 105}))
+    smarp, _ = windows(region(1, 30, series="SMARP", NX={20: 105}))
+    assert sharp.n_bad.iloc[20:].max() == 0
+    assert smarp.set_index("end").loc[T0 + 20 * STEP, "last_bad"]
+
+
+def test_sharp_windows_are_cut_from_2010_10_29_on():
+    from flarelib.sampling import SHARP_SAMPLES_FROM, sampling_records
+
+    start = SHARP_SAMPLES_FROM - 10 * STEP
+    kept = pd.concat([region(1, 20).assign(T_REC=start + STEP * np.arange(20)),
+                      region(2, 20, series="SMARP").assign(T_REC=start + STEP * np.arange(20))])
+    records = sampling_records(kept)
+    assert records[records.SERIES == "SHARP"].T_REC.min() >= SHARP_SAMPLES_FROM
+    assert (records.SERIES == "SHARP").sum() == 10 and (records.SERIES == "SMARP").sum() == 20
+
+
+def test_a_flare_is_placed_by_its_start_time_as_the_authors_do():
+    """An M flare that starts 20 minutes before a window ends and peaks 30 minutes after: by start
+    time it is in the window's observation period (the window is dropped, its last magnetogram
+    already shows the flare); by peak time the window would be positive."""
+    end = T0 + 30 * STEP
+    flares = pd.DataFrame({"start_time": [end - pd.Timedelta(minutes=20)], "peak_time": [end + pd.Timedelta(minutes=30)],
+                           "noaa_ar": pd.array([11111], dtype="Int64"), "peak_flux": [5e-5]})
+    by_start = sample_windows(region(1, 40), flares)[0].set_index("end")
+    by_peak = sample_windows(region(1, 40), flares, flare_time="peak")[0].set_index("end")
+    assert pd.isna(by_start.loc[end, "label"]) and by_start.loc[end, "observation"] == "STRONG"
+    assert by_peak.loc[end, "label"] == True  # noqa: E712
+    assert by_start.loc[end - STEP, "label"] == True  # noqa: E712 - the window before still sees it coming
+
+
+def test_the_authors_labels_replace_ours_window_by_window():
+    from flarelib.sampling import with_authors_labels
+
+    samples, _ = windows(region(1, 30))
+    published = samples[samples.keep].rename(columns={"end": "T_REC"})[["SERIES", "ARPNUM", "T_REC"]].iloc[:5]
+    published = published.assign(AUTHORS_LABEL=[True, False, True, False, False])
+    relabelled = with_authors_labels(samples, published, max_bad=2)
+    assert relabelled.keep.sum() == 5
+    assert relabelled[relabelled.keep].label.tolist() == [True, False, True, False, False]
 
 
 def test_more_than_two_bad_records_drop_the_window_and_gaps_count_as_bad():
@@ -71,7 +117,8 @@ def test_bad_records_in_a_kept_sequence_take_the_previous_good_value():
 
 
 def test_labels_and_tables_from_a_flare():
-    flares = pd.DataFrame({"peak_time": [T0 + 40 * STEP + pd.Timedelta(minutes=10)], "noaa_ar": pd.array([11111], dtype="Int64"),
+    flares = pd.DataFrame({"start_time": [T0 + 40 * STEP + pd.Timedelta(minutes=5)],
+                           "peak_time": [T0 + 40 * STEP + pd.Timedelta(minutes=10)], "noaa_ar": pd.array([11111], dtype="Int64"),
                            "peak_flux": [2e-5]})
     samples, _ = windows(region(1, 60), flares)
     by_end = samples.set_index("end")
@@ -161,12 +208,26 @@ def test_dataset_files_round_trip_with_leak_free_statistics(tmp_path):
 
 
 def test_a_flare_with_no_region_labels_no_region():
-    flares = pd.DataFrame({"peak_time": [T0 + 30 * STEP], "noaa_ar": pd.array([None], dtype="Int64"), "peak_flux": [5e-4]})
+    flares = pd.DataFrame({"start_time": [T0 + 30 * STEP], "peak_time": [T0 + 30 * STEP], "noaa_ar": pd.array([None], dtype="Int64"), "peak_flux": [5e-4]})
     samples, _ = windows(region(1, 60), flares)
     assert set(samples.observation) == {"QUIET"} and set(samples.prediction) == {"QUIET"}
 
 
 def test_a_region_with_two_noaa_numbers_takes_the_flares_of_both():
-    flares = pd.DataFrame({"peak_time": [T0 + 30 * STEP], "noaa_ar": pd.array([11112], dtype="Int64"), "peak_flux": [5e-4]})
+    flares = pd.DataFrame({"start_time": [T0 + 30 * STEP], "peak_time": [T0 + 30 * STEP], "noaa_ar": pd.array([11112], dtype="Int64"), "peak_flux": [5e-4]})
     samples, _ = windows(region(1, 60, noaa="11111,11112"), flares)
     assert (samples.prediction == "STRONG").any()
+
+
+def test_a_noaa_region_in_one_datasets_training_and_a_compared_test_set_fails_the_run():
+    from flarelib.datasets import LeakageError, check_no_leakage, leaks
+
+    records = pd.DataFrame({"SERIES": ["SHARP", "SMARP", "SMARP"], "ARPNUM": [5, 9, 10], "NOAA_ARS": ["11111", "11111", ""]})
+    fused = pd.DataFrame({"SERIES": ["SHARP", "SMARP", "SMARP"], "ARPNUM": [5, 9, 10], "split": ["train", "test", "test"]})
+    single = fused[fused.SERIES == "SMARP"]
+    found = leaks({("FUSED_SMARP", 0): fused, ("SMARP_ONLY", 0): single}, records)
+    assert found.noaa.tolist() == [11111] and found.train.tolist() == ["FUSED_SMARP SHARP 5"]
+    with pytest.raises(LeakageError, match="NOAA 11111 in FUSED_SMARP SHARP 5 \\(train\\)"):
+        check_no_leakage({("FUSED_SMARP", 0): fused}, records)
+    apart = fused.assign(split=["train", "train", "test"])  # the twin trains too: no leak
+    check_no_leakage({("FUSED_SMARP", 0): apart, ("SMARP_ONLY", 0): apart[apart.SERIES == "SMARP"]}, records)

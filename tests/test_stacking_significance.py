@@ -158,3 +158,18 @@ def test_our_tests_stand_beside_the_published_ones():
         ["SHARP_ONLY"])
     assert beside.loc[("TSS", "LSTM"), "SHARP_ONLY (study)"] == "0.884 +- 0.032"
     assert beside.loc[("ACC", "LSTM"), "SHARP_ONLY (ours)"] == "0.850 +- 0.071"
+
+
+def test_the_authors_bss_divides_by_the_forecasts_distance_from_the_event_rate():
+    from flarelib.metrics import bss, bss_authors
+
+    y = np.array([1, 1, 0, 0])
+    p = np.array([0.9, 0.6, 0.3, 0.2])
+    brier = np.mean((p - y) ** 2)  # 0.075
+    assert bss(y, p) == pytest.approx(1 - brier / 0.25)  # Eq. 14: the reference is mean((0.5 - y)^2) = 0.25
+    assert bss_authors(y, p) == pytest.approx(1 - brier / np.mean((p - 0.5) ** 2))  # mean((p - 0.5)^2) = 0.075
+    assert bss_authors(y, p) == pytest.approx(0.0) and bss(y, p) == pytest.approx(0.7)
+    metrics = pd.DataFrame({"model": "LSTM", "dataset": "FUSED_SHARP", "seed": [0, 1], "BSS": [0.84, 0.84],
+                            "BSS_authors": [0.79, 0.79]})
+    row = study.bss_beside_published(metrics).loc[("LSTM", "FUSED_SHARP")]
+    assert row.tolist() == ["0.840 +- 0.000", "0.790 +- 0.000", "0.799 +- 0.036"]

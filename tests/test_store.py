@@ -10,7 +10,7 @@ from flarelib.sources.store import RECORD_COLUMNS, StoreError, apply_study_filte
 
 def table(**changes) -> pd.DataFrame:
     base = {"SERIES": "SHARP", "ARPNUM": 1, "T_REC": pd.Timestamp("2012-01-01"), "NOAA_ARS": "11111", "NOAA_NUM": 1,
-            "LAT_FWT": 10.0, "LON_FWT": 0.0, "QUALITY": 0, "USFLUXL": 1e22, "MEANGBL": 50.0, "R_VALUE": 3.0,
+            "LAT_FWT": 10.0, "LON_FWT": 0.0, "LON_MIN": float("nan"), "LON_MAX": float("nan"), "QUALITY": 0, "USFLUXL": 1e22, "MEANGBL": 50.0, "R_VALUE": 3.0,
             "AREA": 500.0, "NX": 100, "NY": 80, "NAN_PIXELS": 0}
     rows = []
     for i, (name, change) in enumerate(changes.items()):
@@ -29,6 +29,29 @@ def test_each_filter_drops_what_the_study_says_and_names_why():
                    "nonoaa": "no NOAA active region",
                    "both": "beyond +-70 degrees of central meridian; no NOAA active region",
                    "nanpos": "beyond +-70 degrees of central meridian"}
+
+
+def test_the_limb_rule_takes_the_whole_patch_and_the_centre_only_without_bounds():
+    records = table(inside={"LON_FWT": 60.0, "LON_MIN": 50.0, "LON_MAX": 69.9},
+                    overhanging={"LON_FWT": 60.0, "LON_MIN": 50.0, "LON_MAX": 75.0},
+                    west={"LON_FWT": -65.0, "LON_MIN": -70.5, "LON_MAX": -60.0},
+                    no_bounds={"LON_FWT": 69.0, "LON_MIN": float("nan"), "LON_MAX": float("nan")},
+                    no_bounds_limb={"LON_FWT": 71.0, "LON_MIN": float("nan"), "LON_MAX": float("nan")})
+    kept, dropped = apply_study_filters(records, bad_quality_bits=0)
+    assert kept.name.tolist() == ["inside", "no_bounds"]  # by the centre alone, "overhanging" and "west" were kept
+    assert set(dropped.name) == {"overhanging", "west", "no_bounds_limb"}
+
+
+def test_the_quality_masks_are_the_authors():
+    from flarelib.sources.jsoc import SHARP, SMARP
+
+    sharp = table(low_bits={"QUALITY": 0x400}, bit16={"QUALITY": 0x10000}, clean={})
+    kept, _ = apply_study_filters(sharp, SHARP.bad_quality_bits)  # QUALITY < 65536
+    assert kept.name.tolist() == ["low_bits", "clean"]
+    smarp = table(bit16={"SERIES": "SMARP", "QUALITY": 0x10000}, bit17={"SERIES": "SMARP", "QUALITY": 0x20000},
+                  bit18={"SERIES": "SMARP", "QUALITY": 0x40000})
+    kept, _ = apply_study_filters(smarp, SMARP.bad_quality_bits)  # QUALITY < 262144
+    assert kept.name.tolist() == ["bit16", "bit17"]
 
 
 def test_store_round_trip_and_flare_parsing(tmp_path):

@@ -49,6 +49,10 @@ class Params(BaseModel):
     observation_hours: float = Field(24.0, gt=0)
     prediction_hours: float = Field(24.0, gt=0)
     cadence_minutes: float = Field(96.0, gt=0)
+    flare_time: Literal["start", "peak"] = Field("start", description=(
+        "Which time of a flare places it in a period: its start, as the study's authors do, or its peak."))
+    archive_labels: Literal["ours", "authors"] = Field("ours", description=(
+        "archive source: our labels from the NOAA catalogues, or the authors' published labels of the same windows."))
     max_bad_records: int = Field(2, ge=0, le=15, description=(
         "Most bad or missing records a window may hold (the study: 2). The archive's tables omit the records of "
         "the windows the authors dropped, so params/archive.yaml allows more."))

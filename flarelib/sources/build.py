@@ -83,7 +83,7 @@ def _attach_images(client, series, records: pd.DataFrame, kept: pd.DataFrame, im
     if not files:
         return records
     files = pd.concat(files, ignore_index=True)
-    stats = pd.DataFrame([image_stats(path) for path in files.FILE])
+    stats = pd.DataFrame([image_stats(path, series.series) for path in files.FILE])
     files = pd.concat([files, stats], axis=1)
     return records.merge(files, on=["ARPNUM", "T_REC"], how="left")
 

@@ -38,15 +38,17 @@ class Series:
 
     @property
     def keywords(self) -> list[str]:
-        return ["T_REC", self.arp_key, "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "QUALITY",
+        return ["T_REC", self.arp_key, "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "LON_MIN", "LON_MAX", "QUALITY",
                 "USFLUXL", "MEANGBL", "R_VALUE", "AREA"]
 
 
-# SMARP's 0x200 bit is benign: the study authors' tables keep such records (TARP 13520, 2010-07-14).
+# The quality masks as the study's authors query them: SMARP records with QUALITY < 262144 (bits 18
+# and above bad), SHARP records with QUALITY < 65536 (bits 16 and above bad); the lower bits flag
+# conditions the authors keep (SMARP's 0x200 on TARP 13520, 2010-07-14, for one).
 SMARP = Series("SMARP", "mdi.smarp_cea_96m", "TARPNUM", pd.Timestamp("1996-04-23"), pd.Timestamp("2010-10-28"),
-               "", 0xFFFFFDFF)
+               "", 0xFFFC0000)
 SHARP = Series("SHARP", "hmi.sharp_cea_720s", "HARPNUM", pd.Timestamp("2010-05-01"), pd.Timestamp("2020-12-01"),
-               "@96m", 0xFFFFFFFF)
+               "@96m", 0xFFFF0000)
 SERIES = {"SMARP": SMARP, "SHARP": SHARP}
 
 
@@ -166,9 +168,11 @@ def files_by_record(filenames: list[str], paths: list[Path]) -> pd.DataFrame:
     return table.sort_values("T_REC").reset_index(drop=True)
 
 
-def image_stats(magnetogram: Path) -> dict[str, int]:
-    """NX, NY and NaN pixels of a cutout, for the bad-record rules."""
+def image_stats(magnetogram: Path, series: str = "SHARP") -> dict[str, int]:
+    """NX, NY (native) and the NaN pixels of the image on the CNN's grid (HMI subsampled 4x, as the
+    authors count them), for the bad-record rules."""
+    from flarelib.images import SUBSAMPLE, subsample
     from flarelib.sources.fitsio import read_image
 
     data = read_image(magnetogram).data
-    return {"NX": data.shape[1], "NY": data.shape[0], "NAN_PIXELS": int(np.isnan(data).sum())}
+    return {"NX": data.shape[1], "NY": data.shape[0], "NAN_PIXELS": int(np.isnan(subsample(data, SUBSAMPLE[series])).sum())}

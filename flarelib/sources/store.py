@@ -27,8 +27,9 @@ import pandas as pd
 from flarelib.goes import parse_classes
 from flarelib.schema import FLARE_COLUMNS, KEYWORDS
 
-RECORD_COLUMNS = ["SERIES", "ARPNUM", "T_REC", "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "QUALITY",
-                  *KEYWORDS, "NX", "NY", "NAN_PIXELS"]
+RECORD_COLUMNS = ["SERIES", "ARPNUM", "T_REC", "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "LON_MIN", "LON_MAX",
+                  "QUALITY", *KEYWORDS, "NX", "NY", "NAN_PIXELS"]
+LIMB_DEG = 70.0  # the study keeps patches within +-70 degrees of central meridian
 
 
 class StoreError(ValueError):
@@ -172,14 +173,26 @@ def open_store(folder: str | Path) -> Store:
 
 STUDY_FILTERS = {
     "bad quality": lambda r, bad_bits: (r["QUALITY"].astype("int64") & bad_bits) != 0,
-    "beyond +-70 degrees of central meridian": lambda r, _: ~(r["LON_FWT"].abs() <= 70),
+    "beyond +-70 degrees of central meridian": lambda r, _: ~within_limb(r),
     "no NOAA active region": lambda r, _: r["NOAA_NUM"].fillna(0) < 1,
 }
 
 
+def within_limb(records: pd.DataFrame, limit: float = LIMB_DEG) -> pd.Series:
+    """The whole patch within +-limit degrees of central meridian (LON_MIN >= -limit and LON_MAX <=
+    limit, as the authors' code selects); the flux-weighted centre LON_FWT only where the bounds are
+    missing."""
+    centre = records["LON_FWT"].abs() <= limit
+    if not {"LON_MIN", "LON_MAX"} <= set(records.columns):
+        return centre
+    bounds = records[["LON_MIN", "LON_MAX"]].notna().all(axis=1)
+    patch = (records["LON_MIN"] >= -limit) & (records["LON_MAX"] <= limit)
+    return patch.where(bounds, centre)
+
+
 def apply_study_filters(records: pd.DataFrame, bad_quality_bits: int, skip=()) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Section 2.1: keep good-quality records within +-70 degrees of central meridian that match at
-    least one NOAA region. Returns the kept records and the dropped ones with every reason. `skip`
+    """Section 2.1: keep good-quality records whose patch lies within +-70 degrees of central
+    meridian and that match at least one NOAA region. Returns the kept records and the dropped ones with every reason. `skip`
     names rules a source applied before us (its records lack the columns to apply them again)."""
     unknown = set(skip) - set(STUDY_FILTERS)
     if unknown:

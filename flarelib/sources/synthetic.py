@@ -26,6 +26,7 @@ from scipy import ndimage
 
 from flarelib.sources.bipoles import bmr_field
 from flarelib.keywords import ON_PATCH, compute_keywords
+from flarelib.images import SUBSAMPLE
 from flarelib.seeding import rng_for
 
 EPOCH = pd.Timestamp("1993-01-01 00:00:00")  # T_REC epoch of the 96-minute series (TAI; UTC here)
@@ -268,10 +269,13 @@ def _keyword_row(region: Region, instrument: Instrument, step: int, settings: Wo
     if obs.nan_keyword:
         keywords[obs.nan_keyword] = np.nan
     t = step * CADENCE_H
+    centre, half_width = float(region.cmd(t)), obs.magnetogram.shape[1] * instrument.cdelt_deg / 2
+    factor = SUBSAMPLE[instrument.series]  # NaN pixels are counted on the CNN's grid, as the authors count them
     return {
-        "step": step, "QUALITY": obs.quality, "LAT_FWT": region.lat, "LON_FWT": float(region.cmd(t)),
+        "step": step, "QUALITY": obs.quality, "LAT_FWT": region.lat, "LON_FWT": centre,
+        "LON_MIN": centre - half_width, "LON_MAX": centre + half_width,
         "NX": obs.magnetogram.shape[1], "NY": obs.magnetogram.shape[0],
-        "NAN_PIXELS": int(np.isnan(obs.magnetogram).sum()), **keywords,
+        "NAN_PIXELS": int(np.isnan(obs.magnetogram[::factor, ::factor]).sum()), **keywords,
     }
 
 

@@ -157,10 +157,10 @@ def archive_records(windows: pd.DataFrame, noaa: pd.DataFrame) -> pd.DataFrame:
     records["NOAA_ARS"] = records.NOAA_ARS.fillna("")
     records["NOAA_NUM"] = records.NOAA_ARS.map(lambda s: max(1, len([n for n in s.split(",") if n])))
     records["QUALITY"] = 0
-    for column in ("LAT_FWT", "LON_FWT", "NX", "NY", "NAN_PIXELS"):
+    for column in ("LAT_FWT", "LON_FWT", "LON_MIN", "LON_MAX", "NX", "NY", "NAN_PIXELS"):
         records[column] = np.nan
     records["AUTHORS_LABEL"], records["AUTHORS_FLARES"] = records.label, records.flares
-    return records[["SERIES", "ARPNUM", "T_REC", "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "QUALITY",
+    return records[["SERIES", "ARPNUM", "T_REC", "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "LON_MIN", "LON_MAX", "QUALITY",
                     "USFLUXL", "MEANGBL", "R_VALUE", "AREA", "NX", "NY", "NAN_PIXELS", "AUTHORS_LABEL", "AUTHORS_FLARES", "fold"]]
 
 
@@ -189,21 +189,25 @@ def agreement_table(both: pd.DataFrame) -> pd.DataFrame:
 
 
 def explain_disagreements(both: pd.DataFrame, flares: pd.DataFrame,
-                          prediction: pd.Timedelta = pd.Timedelta(hours=24)) -> pd.DataFrame:
+                          prediction: pd.Timedelta = pd.Timedelta(hours=24), flare_time: str = "start") -> pd.DataFrame:
     """Why each disagreeing window of a region with NOAA numbers disagrees, found in the catalogues:
     the authors' listed classes against ours in the prediction period (the region's NOAA numbers),
-    and, for a missed M1.0+ flare, whether it peaks just after the period (we place a flare by its peak,
-    the authors by its start), or our catalogue has it without a NOAA number, under another one, or not
-    at all. Columns: the window, both labels, both flare lists, reason."""
+    and, for a missed M1.0+ flare, whether it peaks just after the period (when our labels place flares
+    by peak, `flare_time="peak"`; the authors place them by start), or our catalogue has it without a
+    NOAA number, under another one, or not at all. Columns: the window, both labels, both flare lists,
+    reason."""
+    from flarelib.sampling import FLARE_TIME
+
+    when = FLARE_TIME[flare_time]
     bad = both[(both.authors != both.ours) & (both.regions == "with NOAA number")]
     rows = []
     for w in bad.itertuples(index=False):
         numbers = [int(n) for n in w.NOAA_ARS.split(",")]
-        period = flares[(flares.peak_time > w.end) & (flares.peak_time <= w.end + prediction)]
-        mine = period[period.noaa_ar.isin(numbers)].sort_values("peak_time")
+        period = flares[(flares[when] > w.end) & (flares[when] <= w.end + prediction)]
+        mine = period[period.noaa_ar.isin(numbers)].sort_values(when)
         theirs = w.AUTHORS_FLARES
         late = flares.iloc[:0]
-        if "start_time" in flares:  # started inside the period, peaked after it
+        if flare_time == "peak" and "start_time" in flares:  # started inside the period, peaked after it
             edge = w.end + prediction
             late = flares[flares.noaa_ar.isin(numbers) & (flares.start_time <= edge) & (flares.peak_time > edge)]
         rows.append({"SERIES": w.SERIES, "ARPNUM": w.ARPNUM, "end": w.end, "authors": w.authors, "ours": w.ours,
