@@ -32,7 +32,7 @@ def images(n: int, seed: int, scale: float = 5.0) -> np.ndarray:
 
 def test_integrated_gradients_is_complete(cnn):
     x, baseline = images(3, 0), images(1, 1, scale=1.0)[0]
-    maps = attribution.attribute(cnn, x, "IntegratedGradients", baseline=baseline, steps=256)
+    maps = attribution.attribute(cnn, x, "IntegratedGradients", baseline=baseline, steps=256, output="probability")
     change = attribution.probability(cnn, x) - attribution.probability(cnn, np.repeat(baseline[None], 3, 0))
     assert np.abs(change).min() > 5e-3  # a change worth explaining
     assert np.allclose(maps.sum(axis=(1, 2)), change, rtol=0.02, atol=1e-4)
@@ -45,8 +45,21 @@ def test_time_path_integrated_gradients_is_complete_on_a_smooth_sequence(cnn):
     change = float(np.diff(attribution.probability(cnn, frames[[0, -1]]))[0])
     assert path_map.shape == (32, 32)
     assert abs(change) > 1e-3 and abs(error) <= 0.02 * abs(change) + 1e-4
-    straight = attribution.attribute(cnn, frames[-1:], "IntegratedGradients", baseline=frames[0], steps=256)[0]
+    straight = attribution.attribute(cnn, frames[-1:], "IntegratedGradients", baseline=frames[0], steps=256,
+                                     output="probability")[0]
     assert np.allclose(path_map, straight, atol=0.05 * np.abs(straight).max())  # a straight path is the straight IG
+
+
+def test_the_logit_is_attributed_by_default_and_integrated_gradients_sums_to_its_change(cnn):
+    x, baseline = images(2, 5), images(1, 6, scale=1.0)[0]
+    maps = attribution.attribute(cnn, x, "IntegratedGradients", baseline=baseline, steps=256)
+    with torch.no_grad():
+        logit = lambda a: cnn(torch.as_tensor(a).unsqueeze(1))[:, 1].numpy()
+        change = logit(x) - logit(np.repeat(baseline[None], 2, 0))
+    assert np.allclose(maps.sum(axis=(1, 2)), change, rtol=0.02, atol=1e-3)
+    probability_change = attribution.probability(cnn, x) - attribution.probability(cnn, np.repeat(baseline[None], 2, 0))
+    assert not np.allclose(change, probability_change, rtol=0.05)  # the two targets differ
+    assert attribution.conv_layer(cnn, 3) is [m for m in cnn.modules() if isinstance(m, torch.nn.Conv2d)][3]
 
 
 def test_gradcam_is_nonnegative_at_the_input_size(cnn):

@@ -231,3 +231,6 @@ def test_a_noaa_region_in_one_datasets_training_and_a_compared_test_set_fails_th
         check_no_leakage({("FUSED_SMARP", 0): fused}, records)
     apart = fused.assign(split=["train", "train", "test"])  # the twin trains too: no leak
     check_no_leakage({("FUSED_SMARP", 0): apart, ("SMARP_ONLY", 0): apart[apart.SERIES == "SMARP"]}, records)
+    split_region = pd.DataFrame({"SERIES": "SHARP", "ARPNUM": [1, 2], "NOAA_ARS": "12000"})  # one NOAA region, two HARPs
+    same = pd.DataFrame({"SERIES": "SHARP", "ARPNUM": [1, 2], "split": ["train", "test"]})
+    check_no_leakage({("SHARP_ONLY", 0): same}, split_region)  # the study splits by patch: not a leak between instruments

@@ -27,7 +27,7 @@ def plot_bipole_maps(table: pd.DataFrame, images: np.ndarray, maps: dict[str, np
         _symmetric(axes[i, 0], images[i], cmap="gray")
         axes[i, 0].set_ylabel(f"B0 {row.B0:.0f} G\nrho {row.rho_deg:.0f} deg, tilt {row.tilt_deg:.0f}\nP = {row.probability:.2f}", fontsize=7)
         for j, (name, values) in enumerate(maps.items(), start=1):
-            _symmetric(axes[i, j], values[i], cmap="viridis" if name == "GradCAM" else "RdBu_r")
+            _symmetric(axes[i, j], values[i], cmap="viridis" if name.startswith("GradCAM") else "RdBu_r")
     for ax, name in zip(axes[0], columns):
         ax.set_title(name, fontsize=8)
     fig.suptitle(caption, fontsize=8)

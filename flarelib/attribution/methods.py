@@ -21,27 +21,36 @@ from flarelib.images import resize
 ATTRIBUTION_METHODS = ("Deconvolution", "GuidedBackprop", "IntegratedGradients", "DeepLift", "GradCAM")
 
 
-class PositiveProbability(nn.Module):
-    """The CNN's probability of an M1.0+ flare, for attribution."""
+OUTPUTS = ("logit", "probability")  # what attribution explains: the authors' code explains the logit
 
-    def __init__(self, model: nn.Module):
+
+class PositiveClass(nn.Module):
+    """The CNN's positive class (an M1.0+ flare), for attribution: its logit, as the study authors'
+    code attributes it, or its probability (which completeness relates to a change of forecast)."""
+
+    def __init__(self, model: nn.Module, output: str = "logit"):
         super().__init__()
-        self.model = model.eval()
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, not {output!r}")
+        self.model, self.output = model.eval(), output
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.model(x), dim=1)[:, 1:2]
+        logits = self.model(x)
+        return logits[:, 1:2] if self.output == "logit" else torch.softmax(logits, dim=1)[:, 1:2]
 
 
-def last_conv(model: nn.Module) -> nn.Module:
-    return [m for m in model.modules() if isinstance(m, nn.Conv2d)][-1]
+def conv_layer(model: nn.Module, index: int = -1) -> nn.Module:
+    """A convolution of the CNN by position: -1 the last, 3 the fourth (Figure 14's Grad-CAM layer)."""
+    return [m for m in model.modules() if isinstance(m, nn.Conv2d)][index]
 
 
 def attribute(model: nn.Module, images: np.ndarray, method: str, baseline: np.ndarray | None = None,
-              layer: nn.Module | None = None, steps: int = 64) -> np.ndarray:
-    """Attribution maps of the positive-class probability, one per image, at the input's size.
+              layer: nn.Module | None = None, steps: int = 64, output: str = "logit") -> np.ndarray:
+    """Attribution maps of the positive class, one per image, at the input's size.
 
-    Grad-CAM is computed on `layer` (default: the last convolution), kept non-negative and
-    upsampled bilinearly to the input size by captum.
+    Grad-CAM is computed on `layer` (default: the last convolution; the study's Figure 14 uses the
+    fourth, `conv_layer(model, 3)`), kept non-negative and upsampled bilinearly to the input size by
+    captum.
 
     Parameters
     ----------
@@ -51,6 +60,8 @@ def attribute(model: nn.Module, images: np.ndarray, method: str, baseline: np.nd
     baseline : the reference input of Integrated Gradients and DeepLIFT (default: zeros).
     layer : Grad-CAM's layer (default: the last convolution).
     steps : Integrated Gradients' quadrature steps.
+    output : "logit" (the authors') or "probability" (Integrated Gradients then sums to the change
+        of probability).
     """
     import warnings
 
@@ -59,7 +70,7 @@ def attribute(model: nn.Module, images: np.ndarray, method: str, baseline: np.nd
     warnings.filterwarnings("ignore", category=TqdmWarning)  # captum imports tqdm.auto, which warns without ipywidgets
     from captum.attr import Deconvolution, DeepLift, GuidedBackprop, IntegratedGradients, LayerAttribution, LayerGradCam
 
-    wrapped = PositiveProbability(model)
+    wrapped = PositiveClass(model, output)
     x = torch.as_tensor(np.asarray(images, dtype=np.float32)).unsqueeze(1)  # (n, 1, size, size)
     warnings.filterwarnings("ignore", module="captum")  # notes on hooks and gradient flags, not about results
     base = torch.zeros_like(x)
@@ -74,7 +85,7 @@ def attribute(model: nn.Module, images: np.ndarray, method: str, baseline: np.nd
     elif method == "Deconvolution":
         out = Deconvolution(wrapped).attribute(x, target=0)
     elif method == "GradCAM":
-        cam = LayerGradCam(wrapped, layer or last_conv(model)).attribute(x, target=0, relu_attributions=True)
+        cam = LayerGradCam(wrapped, layer or conv_layer(model)).attribute(x, target=0, relu_attributions=True)
         out = LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")
     else:
         raise ValueError(f"unknown attribution method {method!r}; expected one of {ATTRIBUTION_METHODS}")
@@ -83,14 +94,14 @@ def attribute(model: nn.Module, images: np.ndarray, method: str, baseline: np.nd
 
 def probability(model: nn.Module, images: np.ndarray) -> np.ndarray:
     with torch.no_grad():
-        return PositiveProbability(model)(torch.as_tensor(np.asarray(images, np.float32)).unsqueeze(1))[:, 0].numpy()
+        return PositiveClass(model, "probability")(torch.as_tensor(np.asarray(images, np.float32)).unsqueeze(1))[:, 0].numpy()
 
 
 def time_path_ig(model: nn.Module, frames: np.ndarray, steps_between: int = 16) -> tuple[np.ndarray, float]:
     """Integrated Gradients along the observed path of a sequence (the study's proposal): the gradient
     integrated frame to frame, with straight segments between consecutive frames. Sums to
     P(last) - P(first) up to the quadrature error, which is returned."""
-    wrapped = PositiveProbability(model)
+    wrapped = PositiveClass(model, "probability")
     frames = torch.as_tensor(np.asarray(frames, np.float32)).unsqueeze(1)
     total = torch.zeros_like(frames[0])
     for start, end in zip(frames[:-1], frames[1:]):

@@ -114,7 +114,7 @@ def inversion_line_shares(model: torch.nn.Module, scaler: Standardizer, life: tu
 
     times, native, frames = life
     empty = np.full(frames.shape[1:], scaler.pixels(np.zeros(1))[0])
-    maps = attribute(model, frames, "IntegratedGradients", baseline=empty, steps=64)
+    maps = attribute(model, frames, "IntegratedGradients", baseline=empty, steps=64, output="probability")
     cmd = records.set_index(["SERIES", "ARPNUM", "T_REC"]).LON_FWT
     rows = []
     for t, field, m in zip(times, native, maps):
