@@ -131,7 +131,7 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
                    **periods: pd.Timedelta) -> tuple[pd.DataFrame, np.ndarray]:
     """Every window of every region with its activity, label, bad-record count and whether the study
     keeps it; and the windows' keyword sequences, shape (n, length, 4), gaps and bad records filled
-    from the nearest good record of the window.
+    from the next good record of the window (the last ones from the previous).
 
     A record is bad if its magnetogram has NaN pixels, its height or width is more than
     `size_tolerance` pixels from the window's median, or a keyword is NaN; a missing record (a gap)
@@ -183,14 +183,15 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
 
 
 def _fill_sequences(values: np.ndarray, slots: np.ndarray, bad: np.ndarray) -> np.ndarray:
-    """Keyword sequences of the windows, with bad or missing slots taken from the nearest earlier
-    good slot (or, at the start, the nearest later one)."""
+    """Keyword sequences of the windows, with bad or missing slots taken from the nearest later good
+    slot, as the study authors' LSTM data fill a gap from the next good record (or, at the end, the
+    nearest earlier one)."""
     good = ~bad
     index = np.where(good, np.arange(slots.shape[1])[None, :], -1)
     forward = np.maximum.accumulate(index, axis=1)
     backward_index = np.where(good, np.arange(slots.shape[1])[None, :], slots.shape[1])
     backward = np.minimum.accumulate(backward_index[:, ::-1], axis=1)[:, ::-1]
-    chosen = np.where(forward >= 0, forward, backward)
+    chosen = np.where(backward < slots.shape[1], backward, forward)
     chosen = np.clip(chosen, 0, slots.shape[1] - 1)
     rows = np.take_along_axis(slots, chosen, axis=1)
     out = values[np.clip(rows, 0, None)]

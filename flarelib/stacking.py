@@ -32,6 +32,8 @@ def _objective(criterion: str, y: np.ndarray, mixed: np.ndarray) -> np.ndarray:
         return -np.mean((mixed - y) ** 2, axis=1)
     if criterion == "AUC":
         return np.array([roc_auc_score(y, row) for row in mixed])
+    if criterion == "ACC":  # Figure 11's criterion in the study (not one of the stacking table's four)
+        return ((mixed >= 0.5) == y[None, :].astype(bool)).mean(axis=1)
     if criterion == "TSS":
         forecast = mixed >= 0.5
         positives, negatives = y.sum(), (1 - y).sum()
@@ -55,8 +57,7 @@ def objective_curve(criterion: str, y: np.ndarray, p: np.ndarray, q: np.ndarray,
 
 def accuracy_curve(y: np.ndarray, p: np.ndarray, q: np.ndarray, alphas: np.ndarray = ALPHAS) -> np.ndarray:
     """ACC at threshold 0.5 of the mixture, for every alpha (Figure 11b)."""
-    mixed = alphas[:, None] * np.asarray(p)[None, :] + (1 - alphas[:, None]) * np.asarray(q)[None, :]
-    return ((mixed >= 0.5) == np.asarray(y)[None, :].astype(bool)).mean(axis=1)
+    return objective_curve("ACC", y, p, q, alphas)
 
 
 def fit_alpha(criterion: str, y: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:

@@ -110,9 +110,10 @@ def test_more_than_two_bad_records_drop_the_window_and_gaps_count_as_bad():
     assert by_end.loc[T0 + 29 * STEP, "n_bad"] == 3
 
 
-def test_bad_records_in_a_kept_sequence_take_the_previous_good_value():
-    _, sequences = windows(region(1, 30, USFLUXL={25: np.nan}))
-    assert sequences[29, 11, 0] == np.float32(1e22 + 24)  # slot 11 of the window ending at 29 is record 25
+def test_bad_records_in_a_kept_sequence_take_the_next_good_value_as_the_authors_fill_them():
+    _, sequences = windows(region(1, 30, USFLUXL={25: np.nan, 29: np.nan}))
+    assert sequences[29, 11, 0] == np.float32(1e22 + 26)  # slot 11 of the window ending at 29 is record 25
+    assert sequences[29, 15, 0] == np.float32(1e22 + 28)  # the last slot has no later record: the previous one
     assert not np.isnan(sequences[29]).any()
 
 

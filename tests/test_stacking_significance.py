@@ -173,3 +173,12 @@ def test_the_authors_bss_divides_by_the_forecasts_distance_from_the_event_rate()
                             "BSS_authors": [0.79, 0.79]})
     row = study.bss_beside_published(metrics).loc[("LSTM", "FUSED_SHARP")]
     assert row.tolist() == ["0.840 +- 0.000", "0.790 +- 0.000", "0.799 +- 0.036"]
+
+
+def test_figure_11s_alpha_maximises_accuracy():
+    y = np.array([1, 1, 0, 0, 1, 0])
+    p = np.array([0.9, 0.4, 0.3, 0.6, 0.8, 0.1])  # the LSTM: one miss, one false alarm
+    q = np.array([0.6, 0.7, 0.4, 0.2, 0.3, 0.45])  # the CNN: one miss
+    alpha = stacking.fit_alpha("ACC", y, p, q)
+    mixed = alpha * p + (1 - alpha) * q
+    assert ((mixed >= 0.5) == y.astype(bool)).mean() == stacking.accuracy_curve(y, p, q).max() == 1.0
