@@ -76,17 +76,14 @@ def tiny(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TinyProject:
     return project
 
 
-class FileServer:
-    """A loopback HTTP server for download tests: serves files from a folder, honours Range
-    requests, and can cut the connection half-way through the next response."""
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 (an OS-chosen port) that hands every GET to `handle`;
+    `close` stops it. The tests' stand-ins for the services flarelib talks to."""
 
-    def __init__(self, folder: Path):
+    def __init__(self):
         import http.server
         import threading
 
-        self.folder = folder
-        self.requests: list[dict] = []
-        self.cut_next = 0  # how many coming responses to cut half-way
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -94,43 +91,65 @@ class FileServer:
                 pass
 
             def do_GET(self):
-                from urllib.parse import unquote
-
-                path = server.folder / unquote(self.path.lstrip("/").split("?")[0])
-                server.requests.append({"path": self.path, "range": self.headers.get("Range")})
-                if not path.is_file():
-                    self.send_error(404)
-                    return
-                body = path.read_bytes()
-                start = 0
-                if rng := self.headers.get("Range"):
-                    start = int(rng.split("=")[1].split("-")[0])
-                    if start >= len(body):
-                        self.send_error(416)
-                        return
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-                else:
-                    self.send_response(200)
-                part = body[start:]
-                self.send_header("Content-Length", str(len(part)))
-                self.end_headers()
-                if server.cut_next:
-                    server.cut_next -= 1
-                    self.wfile.write(part[: len(part) // 2])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                self.wfile.write(part)
+                server.handle(self)
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
+    def handle(self, handler) -> None:
+        raise NotImplementedError
+
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def send_bytes(handler, body: bytes, cut: bool = False) -> None:
+    """Answer a GET with `body`, honouring a Range request; `cut` drops the connection half-way."""
+    start = 0
+    if rng := handler.headers.get("Range"):
+        start = int(rng.split("=")[1].split("-")[0])
+        if start >= len(body):
+            handler.send_error(416)
+            return
+        handler.send_response(206)
+        handler.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+    else:
+        handler.send_response(200)
+    part = body[start:]
+    handler.send_header("Content-Length", str(len(part)))
+    handler.end_headers()
+    if cut:
+        handler.wfile.write(part[: len(part) // 2])
+        handler.wfile.flush()
+        handler.close_connection = True
+        return
+    handler.wfile.write(part)
+
+
+class FileServer(LoopbackServer):
+    """Serves files from a folder, honours Range requests, and can cut the connection half-way
+    through the next responses (`cut_next`)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.requests: list[dict] = []
+        self.cut_next = 0  # how many coming responses to cut half-way
+        super().__init__()
+
+    def handle(self, handler) -> None:
+        from urllib.parse import unquote
+
+        path = self.folder / unquote(handler.path.lstrip("/").split("?")[0])
+        self.requests.append({"path": handler.path, "range": handler.headers.get("Range")})
+        if not path.is_file():
+            handler.send_error(404)
+            return
+        cut = self.cut_next > 0
+        self.cut_next -= cut
+        send_bytes(handler, path.read_bytes(), cut)
 
 
 @pytest.fixture

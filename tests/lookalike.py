@@ -13,17 +13,17 @@ the test that started them.
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import re
-import threading
 import warnings
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import numpy as np
 import pandas as pd
+
+from tests.conftest import LoopbackServer, send_bytes
 
 SERIES = {"hmi.sharp_cea_720s": ("SHARP", "HARPNUM", 0.03), "mdi.smarp_cea_96m": ("SMARP", "TARPNUM", 0.12)}
 KEY_FORMATS = {"USFLUXL": "{:.6e}", "MEANGBL": "{:.6f}", "R_VALUE": "{:.6f}", "AREA": "{:.6f}", "LAT_FWT": "{:.6f}",
@@ -170,7 +170,7 @@ class World:
                  "SOL_standard": f"SOL{iso(r.start_time)}"} for r in rows.itertuples()]
 
 
-class LookAlike:
+class LookAlike(LoopbackServer):
     """JSOC and the HEK on one loopback port, serving a `World`."""
 
     def __init__(self, world: World, cut_once: set[str] = frozenset(), corrupt_once: set[str] = frozenset()):
@@ -180,23 +180,7 @@ class LookAlike:
         self.requests: list[dict] = []
         self.cut_once, self.corrupt_once = set(cut_once), set(corrupt_once)
         self.files: dict[str, bytes] = {}
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.handle(self)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__()
 
     # --- answers -----------------------------------------------------------------------------------
 
@@ -284,20 +268,6 @@ class LookAlike:
         if filename in self.corrupt_once:  # a download that arrives with zeroed blocks, once
             self.corrupt_once.discard(filename)
             body = bytes(2880 * 2) + body[2880 * 2:]
-        start = 0
-        if rng := handler.headers.get("Range"):
-            start = int(rng.split("=")[1].split("-")[0])
-            handler.send_response(206)
-            handler.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-        else:
-            handler.send_response(200)
-        part = body[start:]
-        handler.send_header("Content-Length", str(len(part)))
-        handler.end_headers()
-        if filename in self.cut_once:  # the connection drops half-way, once
-            self.cut_once.discard(filename)
-            handler.wfile.write(part[: len(part) // 2])
-            handler.wfile.flush()
-            handler.close_connection = True
-            return
-        handler.wfile.write(part)
+        cut = filename in self.cut_once  # the connection drops half-way, once
+        self.cut_once.discard(filename)
+        send_bytes(handler, body, cut)

@@ -93,20 +93,10 @@ def _run_dir(args: argparse.Namespace, params_file: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "data":
-        from flarelib.sources.registry import DataCorrupt, DataMissing
-
+    if args.command in ("data", "cutout"):  # a missing, corrupt or unknown file or group: its message, exit 1
         try:
-            return _data(args)
-        except (DataMissing, DataCorrupt, KeyError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
-    if args.command == "cutout":
-        from flarelib.sources.fitsio import CorruptFile
-
-        try:
-            return _cutout(args)
-        except (CorruptFile, FileNotFoundError, ValueError) as error:
+            return (_data if args.command == "data" else _cutout)(args)
+        except (FileNotFoundError, ValueError, KeyError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
     try:
