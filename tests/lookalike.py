@@ -106,14 +106,12 @@ class World:
         self.flares = pd.concat([self.store.flares.flares, self._strong_flares()], ignore_index=True)
 
     def _strong_flares(self) -> pd.DataFrame:
-        """An M2.0 flare two-thirds through the life of every other region seen in 2010 (a world this
-        small rarely makes one, and the chapters need positive windows to train on)."""
+        """An M2.0 flare two-thirds through the life of every region seen in 2010 (a world this small
+        rarely makes one, and every split of the chapters needs positive windows)."""
         sharp = self.records[(self.records.SERIES == "SHARP") & (self.records.T_REC < "2010-10-29")
                              & ~self.records.NOAA_ARS.astype(str).isin(["", "nan"])]
         rows = []
-        for i, (_, region) in enumerate(sharp.groupby("ARPNUM")):
-            if i % 2:
-                continue
+        for _, region in sharp.groupby("ARPNUM"):
             times = region.T_REC.sort_values()
             peak = times.iloc[2 * len(times) // 3]
             noaa = int(float(str(region.NOAA_ARS.iloc[0]).split(",")[0]))
@@ -217,8 +215,8 @@ class LookAlike(LoopbackServer):
         name = ds.split("[")[0]
         _, arp_key, _ = SERIES[name]
         keywords = [{"name": k, "type": "string" if k in ("T_REC", "NOAA_ARS") else "double", "units": "none", "note": k}
-                    for k in ("T_REC", arp_key, "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "QUALITY", "USFLUXL",
-                              "MEANGBL", "R_VALUE", "AREA")]
+                    for k in ("T_REC", arp_key, "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "LON_MIN", "LON_MAX", "QUALITY",
+                              "USFLUXL", "MEANGBL", "R_VALUE", "AREA")]
         for entry in keywords:
             if entry["name"] == "T_REC":
                 entry["type"] = "time"

@@ -37,7 +37,8 @@ def jsoc_run(tmp_path_factory):
     try:
         overrides = ["source=jsoc", f"jsoc_url={server.url}", f"hek_url={server.url}/hek/her?",
                      "jsoc_email=flarelib-tests@example.org", "jsoc_start=2010-05-01", "jsoc_end=2010-10-29",
-                     f"cache_dir={out / 'cache'}", "max_epochs=2", "n_experiments=1"]
+                     f"cache_dir={out / 'cache'}", "max_epochs=2", "n_experiments=1", "dataset=FUSED_SMARP",
+                     "datasets=[SMARP_ONLY, FUSED_SMARP]"]
         params, path = load_params("smoke", overrides)
         run_dir = out / "runs" / "jsoc"
         results = {r.name: r.status for r in run_chapters(params, path, run_dir, only=CHAPTERS)}
@@ -91,7 +92,9 @@ def test_a_cut_download_resumed_and_a_corrupt_one_was_fetched_again(jsoc_run):
 def test_windows_datasets_and_both_models(jsoc_run):
     run_dir = jsoc_run[0]
     sampling = read_record(run_dir, "03_sampling")["numbers"]
-    assert sampling["positives"]["SHARP"] > 0 and sampling["negatives"]["SHARP"] > 0
+    assert sampling["positives"]["SMARP"] > 0 and sampling["negatives"]["SMARP"] > 0
+    windows = pd.read_csv(run_dir / "03_sampling" / "windows.csv", parse_dates=["end"])
+    assert not (windows.SERIES == "SHARP").any()  # the overlap's SHARP records serve fusion only (before 2010-10-29)
     for chapter in ("04_lstm", "05_cnn"):
         numbers = read_record(run_dir, chapter)["numbers"]
         assert numbers["n_train"] > 0 and numbers["epochs"] >= 1

@@ -81,6 +81,9 @@ def normalise_keywords(table: pd.DataFrame, series: Series) -> pd.DataFrame:
     out["NOAA_ARS"] = out["NOAA_ARS"].fillna("").astype(str).str.replace(" ", "")
     for column in ("NOAA_NUM", "QUALITY", "ARPNUM"):
         out[column] = pd.to_numeric(out[column], errors="coerce").fillna(0).astype("int64")
+    for column in ("LAT_FWT", "LON_FWT", "LON_MIN", "LON_MAX", "USFLUXL", "MEANGBL", "R_VALUE", "AREA"):
+        if column in out:  # drms converts the series' numeric keywords; a value it left as text becomes NaN
+            out[column] = pd.to_numeric(out[column], errors="coerce")
     first = ["SERIES", "ARPNUM", "T_REC"]
     return out[first + [c for c in out.columns if c not in first]]
 
