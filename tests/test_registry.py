@@ -43,6 +43,13 @@ def test_the_registry_names_every_file_with_an_address_and_a_hash():
 
 
 @needs_data
+def test_the_committed_registry_is_what_the_verified_copy_hashes_to(tmp_path):
+    rewritten = registry.write_registry(SHARED_DATA, tmp_path / "registry.csv")
+    assert (tmp_path / "registry.csv").read_text() == registry.REGISTRY_CSV.read_text()
+    assert len(rewritten) == 118
+
+
+@needs_data
 def test_the_shared_copy_verifies(capsys):
     assert main(["data", "verify"]) == 0
     assert "118 of 118 files present" in capsys.readouterr().out

@@ -126,21 +126,6 @@ def save_png(cutout: Cutout, path: str | Path, size: int = 128) -> Path:
     return path
 
 
-def sharp_records(folder: str | Path) -> pd.DataFrame:
-    """Every record of a folder of SHARP cutouts: HARP, T_REC, whether both files read, and why not."""
-    rows = []
-    for magnetogram in sorted(Path(folder).glob("hmi.sharp_cea_720s.*.magnetogram.fits")):
-        _, _, harp, stamp = magnetogram.name.split(".")[:4]
-        row = {"HARP": int(harp), "T_REC": pd.Timestamp(pd.to_datetime(stamp, format="%Y%m%d_%H%M%S_TAI")),
-               "stem": str(magnetogram)[: -len(".magnetogram.fits")], "problem": ""}
-        try:
-            read_cutout_files(row["stem"])
-        except (CorruptFile, FileNotFoundError, ValueError) as error:
-            row["problem"] = str(error)
-        rows.append(row)
-    return pd.DataFrame(rows, columns=["HARP", "T_REC", "stem", "problem"])
-
-
 def agreement(folder: str | Path) -> pd.DataFrame:
     """Our R_VALUE (magnetogram only: R needs no bitmap) and AREA (complete records) against the SHARP
     pipeline's header, for every sound magnetogram of a folder."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import quote, urlsplit
@@ -61,13 +60,6 @@ def sha256(path: Path) -> str:
     import pooch
 
     return pooch.file_hash(str(path), alg="sha256")
-
-
-@dataclass(frozen=True)
-class Status:
-    name: str
-    present: bool
-    verified: bool
 
 
 class ResumingDownloader:
@@ -194,13 +186,14 @@ def status(folder: Path | None = None, verify: bool = True) -> pd.DataFrame:
     return table.assign(present=present, verified=verified)[["group", "name", "size", "present", "verified", "url"]]
 
 
-def write_registry(copy: Path, names_: Iterable[str] | None = None) -> pd.DataFrame:
-    """Hash a verified copy of the data folder into `registry.csv` (for maintainers adding a file)."""
+def write_registry(copy: Path, output: Path = REGISTRY_CSV) -> pd.DataFrame:
+    """Hash a verified copy of the data folder into the registry CSV (for maintainers adding a file:
+    put it in the copy, give it an address in `registry_sources.public_address`, call this)."""
     from flarelib.sources.registry_sources import public_address
 
     copy = Path(copy)
-    found = names_ or sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file() and p.name != "README.md")
+    found = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file() and p.name != "README.md")
     table = pd.DataFrame([{"name": n, "sha256": sha256(copy / n), "size": (copy / n).stat().st_size,
                            "url": public_address(n)} for n in found])
-    table.to_csv(REGISTRY_CSV, index=False)
+    table.to_csv(output, index=False)
     return table

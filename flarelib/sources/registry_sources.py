@@ -1,6 +1,7 @@
 """Where each public file the project reads comes from: a relative path under the data folder mapped to
-its public address. `flarelib data hashes FOLDER` writes `registry.csv` (path, SHA-256, size, address)
-from a verified copy; the registry itself is the CSV, read by `flarelib.sources.registry`."""
+its public address. `flarelib.sources.registry.write_registry(copy)` writes `registry.csv` (path,
+SHA-256, size, address) from a verified copy; the registry itself is the CSV, read by
+`flarelib.sources.registry`."""
 
 from __future__ import annotations
 

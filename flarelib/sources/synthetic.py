@@ -26,7 +26,7 @@ from scipy import ndimage
 
 from flarelib.sources.bipoles import bmr_field
 from flarelib.keywords import ON_PATCH, compute_keywords
-from flarelib.images import SUBSAMPLE
+from flarelib.images import SUBSAMPLE, subsample
 from flarelib.seeding import rng_for
 
 EPOCH = pd.Timestamp("1993-01-01 00:00:00")  # T_REC epoch of the 96-minute series (TAI; UTC here)
@@ -275,7 +275,7 @@ def _keyword_row(region: Region, instrument: Instrument, step: int, settings: Wo
         "step": step, "QUALITY": obs.quality, "LAT_FWT": region.lat, "LON_FWT": centre,
         "LON_MIN": centre - half_width, "LON_MAX": centre + half_width,
         "NX": obs.magnetogram.shape[1], "NY": obs.magnetogram.shape[0],
-        "NAN_PIXELS": int(np.isnan(obs.magnetogram[::factor, ::factor]).sum()), **keywords,
+        "NAN_PIXELS": int(np.isnan(subsample(obs.magnetogram, factor)).sum()), **keywords,
     }
 
 
