@@ -1,7 +1,7 @@
 """Sliding windows and their labels (Section 2.3 and Table 2 of the study), vectorized.
 
-A window ends at a record time t: the observation period is (t - 24 h, t], the prediction period
-(t, t + 24 h]. A flare belongs to a period by its start time, as the study's authors place it (by
+A window ends at a record time t: the observation period is [t - 24 h, t], the prediction period
+[t, t + 24 h], both closed as the authors' code takes them. A flare belongs to a period by its start time, as the study's authors place it (by
 peak time, a window ending between a flare's start and its peak would be labelled by a flare its
 last magnetogram already shows rising; `flare_time="peak"` keeps that choice), and to a region
 through the NOAA numbers of the region (NOAA_ARS). The activity of a period is QUIET (no flare of any class), WEAK
@@ -41,8 +41,9 @@ def flares_by_region(flares: pd.DataFrame) -> dict:
 
 
 def _count(times: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """How many sorted `times` fall in (lo, hi] for each pair."""
-    return np.searchsorted(times, hi, side="right") - np.searchsorted(times, lo, side="right")
+    """How many sorted `times` fall in [lo, hi] for each pair (closed at both ends, as the authors'
+    code selects flares: one starting exactly at a window's end is in both of its periods)."""
+    return np.searchsorted(times, hi, side="right") - np.searchsorted(times, lo, side="left")
 
 
 def activity(any_count: np.ndarray, strong_count: np.ndarray) -> np.ndarray:
@@ -117,27 +118,29 @@ def sampling_records(kept: pd.DataFrame) -> pd.DataFrame:
     return kept[(kept.SERIES != "SHARP") | (kept.T_REC >= SHARP_SAMPLES_FROM)]
 
 
-def bad_records(records: pd.DataFrame) -> np.ndarray:
-    """Per record: NaN pixels (on the CNN's grid, see the data model) or a NaN keyword (the size
-    rule needs the window, see `sample_windows`)."""
-    bad = records[KEYWORDS].isna().any(axis=1).to_numpy()
-    if "NAN_PIXELS" in records:
-        bad |= records["NAN_PIXELS"].fillna(0).to_numpy() > 0
-    return bad
+def bad_images(records: pd.DataFrame) -> np.ndarray:
+    """Per record: its magnetogram has NaN pixels (on the CNN's grid, see the data model). The size
+    rule needs the window, see `sample_windows`."""
+    if "NAN_PIXELS" not in records:
+        return np.zeros(len(records), dtype=bool)
+    return records["NAN_PIXELS"].fillna(0).to_numpy() > 0
 
 
 def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16, cadence: pd.Timedelta = pd.Timedelta(minutes=96),
-                   max_bad: int = 2, size_tolerance: int = 2, flare_time: str = "start",
+                   max_bad: int = 2, size_tolerance: int = 2, flare_time: str = "start", require_first: bool = True,
                    **periods: pd.Timedelta) -> tuple[pd.DataFrame, np.ndarray]:
-    """Every window of every region with its activity, label, bad-record count and whether the study
-    keeps it; and the windows' keyword sequences, shape (n, length, 4), gaps and bad records filled
+    """Every window of every region with its activity, label, bad-record counts and whether the study
+    keeps it; and the windows' keyword sequences, shape (n, length, 4), missing or NaN keywords filled
     from the next good record of the window (the last ones from the previous).
 
-    A record is bad if its magnetogram has NaN pixels, its height or width is more than
-    `size_tolerance` pixels from the window's median, or a keyword is NaN; a missing record (a gap)
-    counts as bad. A window is dropped with more than `max_bad` bad records or a bad last record.
-    Sizes are compared on the grid the CNN sees, as the authors compare them: HMI's after the 4x
-    subsampling (`images.SUBSAMPLE`), so 2 pixels there are 8 native HMI pixels.
+    The rules of the authors' code, which the study's text ("a bad record ... at most 2") leaves open:
+    a window starts at an existing record (`require_first`) and ends at another; keyword NaNs and bad
+    images are counted separately, at most `max_bad` of each. A keyword counts per column (a missing
+    record makes every column NaN); an image is bad if it has NaN pixels, is missing, or its height or
+    width is more than `size_tolerance` pixels from the window's median (sizes on the grid the CNN
+    sees, as the authors compare them: HMI's after the 4x subsampling, `images.SUBSAMPLE`). The last
+    record must have every keyword and a good image, since the CNN reads it. `usable` marks the windows
+    that pass these rules whatever their label; `keep` the usable windows with a label.
 
     Parameters
     ----------
@@ -145,9 +148,11 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
     flares : the catalogue.
     length : records per window.
     cadence : the records' cadence.
-    max_bad : at most this many bad records in a kept window.
+    max_bad : at most this many NaN values of a keyword, and this many bad images, in a kept window.
     size_tolerance : the image-size rule, in pixels of the CNN's grid from the window's median.
     flare_time : "start" (the authors') or "peak": which time of a flare places it in a period.
+    require_first : a window's first record must exist (False where the store lists only windows'
+        last records, as the archive's tables do).
     periods : `observation` and `prediction` lengths, passed to `label_windows`.
     """
     frames, sequences = [], []
@@ -158,34 +163,59 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
         steps = ((group["T_REC"] - group["T_REC"].iloc[0]) / cadence).round().astype(np.int64).to_numpy()
         slots = window_slots(steps, length)
         present = slots >= 0
-        bad = np.where(present, bad_records(group)[np.clip(slots, 0, None)], True)
+        rows = np.clip(slots, 0, None)
+        nan_keywords = np.where(present[:, :, None], group[KEYWORDS].isna().to_numpy()[rows], True)
+        bad_image = np.where(present, bad_images(group)[rows], True)
         if has_size:
             factor = SUBSAMPLE.get(str(series), 1)
             for column in ("NX", "NY"):
                 on_grid = np.ceil(group[column].to_numpy(dtype=float) / factor)  # the size of image[::factor]
-                size = np.where(present, on_grid[np.clip(slots, 0, None)], np.nan)
-                median = np.nanmedian(size, axis=1, keepdims=True)
-                bad |= np.abs(size - median) > size_tolerance
+                size = np.where(present, on_grid[rows], np.nan)
+                bad_image |= np.abs(size - np.nanmedian(size, axis=1, keepdims=True)) > size_tolerance
         mine = region_flares(flares, group["NOAA_ARS"].iloc[0], index)
         labels = label_windows(group["T_REC"].to_numpy(), mine[FLARE_TIME[flare_time]].to_numpy(), mine["peak_flux"].to_numpy(),
                                **periods)
-        n_bad = bad.sum(axis=1)
-        keep = labels["label"].notna().to_numpy() & (n_bad <= max_bad) & ~bad[:, -1]
         labels.insert(0, "ARPNUM", arpnum)
         labels.insert(0, "SERIES", series)
-        labels["n_bad"] = n_bad
-        labels["last_bad"] = bad[:, -1]
-        labels["keep"] = keep
+        labels["n_nan_keywords"] = nan_keywords.sum(axis=1).max(axis=1)  # the worst keyword
+        labels["n_bad_images"] = bad_image.sum(axis=1)
+        labels["last_bad"] = nan_keywords[:, -1].any(axis=1) | bad_image[:, -1]
+        labels["first_missing"] = ~present[:, 0]
         frames.append(labels)
-        sequences.append(_fill_sequences(group[KEYWORDS].to_numpy(dtype=np.float32), slots, bad))
+        sequences.append(_fill_sequences(group[KEYWORDS].to_numpy(dtype=np.float32), slots, nan_keywords.any(axis=2)))
     samples = pd.concat(frames, ignore_index=True)
+    samples["usable"] = passes_rules(samples, max_bad, require_first)
+    samples["keep"] = samples["usable"] & samples["label"].notna().to_numpy()
     return samples, np.concatenate(sequences) if sequences else np.empty((0, length, len(KEYWORDS)), np.float32)
 
 
+def passes_rules(samples: pd.DataFrame, max_bad: int, require_first: bool = True) -> np.ndarray:
+    """The bad-record rules of the authors' code on `sample_windows`' counts (see there)."""
+    ok = (samples["n_nan_keywords"] <= max_bad) & (samples["n_bad_images"] <= max_bad) & ~samples["last_bad"].astype(bool)
+    if require_first:
+        ok &= ~samples["first_missing"].astype(bool)
+    return ok.to_numpy()
+
+
+def rule_counts(samples: pd.DataFrame, max_bad: int) -> pd.DataFrame:
+    """Per series: windows, and how many each bad-record rule drops (a window can fail several)."""
+    reasons = pd.DataFrame({
+        "SERIES": samples["SERIES"],
+        "first record missing": samples["first_missing"].astype(bool),
+        f"keyword NaNs > {max_bad}": samples["n_nan_keywords"] > max_bad,
+        f"bad images > {max_bad}": samples["n_bad_images"] > max_bad,
+        "last record bad": samples["last_bad"].astype(bool),
+        "usable": samples["usable"].astype(bool),
+    })
+    table = reasons.groupby("SERIES").sum()
+    table.insert(0, "windows", reasons.groupby("SERIES").size())
+    return table
+
+
 def _fill_sequences(values: np.ndarray, slots: np.ndarray, bad: np.ndarray) -> np.ndarray:
-    """Keyword sequences of the windows, with bad or missing slots taken from the nearest later good
-    slot, as the study authors' LSTM data fill a gap from the next good record (or, at the end, the
-    nearest earlier one)."""
+    """Keyword sequences of the windows, with missing or NaN-keyword slots taken from the nearest later
+    good slot, as the study authors' LSTM data fill a gap from the next good record (or, at the end,
+    the nearest earlier one). A record with a bad image keeps its keywords."""
     good = ~bad
     index = np.where(good, np.arange(slots.shape[1])[None, :], -1)
     forward = np.maximum.accumulate(index, axis=1)
@@ -199,9 +229,9 @@ def _fill_sequences(values: np.ndarray, slots: np.ndarray, bad: np.ndarray) -> n
     return out
 
 
-def evolution_table(samples: pd.DataFrame, max_bad: int = 2) -> pd.DataFrame:
+def evolution_table(samples: pd.DataFrame) -> pd.DataFrame:
     """Table 2 (left): windows of every evolution type per series, after the bad-record rules."""
-    usable = samples[(samples["n_bad"] <= max_bad) & ~samples["last_bad"]]
+    usable = samples[samples["usable"].astype(bool)]
     order = [QUIET, WEAK, STRONG]
     table = pd.crosstab([usable["SERIES"], usable["observation"]], usable["prediction"])
     return table.reindex(columns=order, fill_value=0).reindex(
@@ -223,7 +253,7 @@ def read_windows(path) -> pd.DataFrame:
     return table
 
 
-def with_authors_labels(samples: pd.DataFrame, records: pd.DataFrame, max_bad: int) -> pd.DataFrame:
+def with_authors_labels(samples: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     """The windows labelled as the study's authors labelled their published windows (archive source:
     its records carry AUTHORS_LABEL), the bad-record rules unchanged; a window they did not publish
     has no label. Separates the effect of our relabelling from everything else."""
@@ -231,5 +261,5 @@ def with_authors_labels(samples: pd.DataFrame, records: pd.DataFrame, max_bad: i
     matched = samples[["SERIES", "ARPNUM", "end"]].merge(theirs, on=["SERIES", "ARPNUM", "end"], how="left",
                                                          validate="one_to_one")
     label = pd.array(matched.AUTHORS_LABEL.map({True: True, False: False, "True": True, "False": False}), dtype="boolean")
-    keep = ~pd.isna(label) & (samples.n_bad.to_numpy() <= max_bad) & ~samples.last_bad.astype(bool).to_numpy()
+    keep = ~pd.isna(label) & samples.usable.astype(bool).to_numpy()
     return samples.assign(label=label, keep=np.asarray(keep, dtype=bool))

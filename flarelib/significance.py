@@ -64,6 +64,23 @@ def table7(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def table7_by_labels(metrics_by_labels: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Table 7 made from each label set's metrics (same windows, seeds and settings), side by side:
+    columns "t (<name> labels)" and "p (<name> labels)" per row of metric, model and comparison."""
+    frames = []
+    for name, metrics in metrics_by_labels.items():
+        tests = table7(metrics).set_index(["metric", "model", "comparison"])[["t", "p"]]
+        frames.append(tests.rename(columns=lambda c: f"{c} ({name} labels)"))
+    return pd.concat(frames, axis=1).reset_index()
+
+
+def means_by_labels(metrics_by_labels: dict[str, pd.DataFrame], metric: str = "TSS") -> pd.DataFrame:
+    """A metric's mean and standard deviation over seeds per dataset and model, one column pair per
+    label set."""
+    return pd.concat({f"{name} labels": m.groupby(["dataset", "model"])[metric].agg(["mean", "std"])
+                      for name, m in metrics_by_labels.items()}, axis=1)
+
+
 def table8(metrics: pd.DataFrame) -> pd.DataFrame:
     """H1: the LSTM beats the CNN, per metric and dataset (nothing when a model did not run)."""
     rows = []

@@ -19,7 +19,7 @@ def labels(flares: list[tuple[float, str]], end_hours: float = 24.0) -> pd.Serie
 
 
 def test_every_cell_of_table_2():
-    # window: observation (0 h, 24 h], prediction (24 h, 48 h]
+    # window: observation [0 h, 24 h], prediction [24 h, 48 h] (closed, as the authors' code)
     cases = {
         ("QUIET", "QUIET"): ([], False),
         ("QUIET", "WEAK"): ([(30, "C9.9")], None),
@@ -39,7 +39,9 @@ def test_every_cell_of_table_2():
 
 def test_boundaries():
     assert labels([(24, "M5.0")]).observation == "STRONG"  # a flare at the window's end is observed
+    assert labels([(24, "M5.0")]).label == True  # noqa: E712 - and predicted: in both periods, as the authors count it
     assert labels([(48, "M5.0")]).prediction == "STRONG"  # the prediction period's last instant counts
     assert labels([(48.01, "M5.0")]).prediction == "QUIET"
-    assert labels([(0, "C1.0")]).observation == "QUIET"  # the observation period opens after t - 24 h
+    assert labels([(0, "C1.0")]).observation == "WEAK"  # the observation period opens at t - 24 h itself
+    assert labels([(-0.01, "C1.0")]).observation == "QUIET"
     assert labels([(30, "C9.9")]).prediction == "WEAK" and labels([(30, "M1.0")]).prediction == "STRONG"

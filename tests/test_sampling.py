@@ -36,8 +36,10 @@ def windows(records: pd.DataFrame, flares: pd.DataFrame = NO_FLARES):
 def test_a_full_window_holds_16_records_and_the_first_15_windows_lack_24_hours():
     samples, sequences = windows(region(1, 20))
     assert sequences.shape == (20, 16, 4)
-    assert samples.n_bad.tolist()[:16] == [15 - i for i in range(16)]
-    assert samples.keep.tolist() == [False] * 13 + [True] * 7  # up to 2 missing records are tolerated
+    assert samples.n_bad_images.tolist()[:16] == [15 - i for i in range(16)]
+    assert samples.n_nan_keywords.tolist()[:16] == [15 - i for i in range(16)]  # a missing record counts in both
+    assert samples.first_missing.tolist()[:16] == [True] * 15 + [False]
+    assert samples.keep.tolist() == [False] * 15 + [True] * 5  # a window starts at an existing record
     assert sequences[19, :, 0].tolist() == (1e22 + np.arange(4, 20)).astype(np.float32).tolist()
 
 
@@ -47,12 +49,13 @@ def test_each_kind_of_bad_record(bad):
     by_end = samples.set_index(samples.end)
     assert by_end.loc[T0 + 10 * STEP, "last_bad"]  # a window ending on it is dropped
     assert not by_end.loc[T0 + 10 * STEP, "keep"]
-    assert by_end.loc[T0 + 20 * STEP, "n_bad"] == 1 and by_end.loc[T0 + 20 * STEP, "keep"]
+    counted = "n_nan_keywords" if "USFLUXL" in bad else "n_bad_images"
+    assert by_end.loc[T0 + 20 * STEP, counted] == 1 and by_end.loc[T0 + 20 * STEP, "keep"]
 
 
 def test_a_size_within_two_pixels_is_fine():
     samples, _ = windows(region(1, 30, NX={10: 108}, NY={11: 72}))  # 27 and 18 against 25 and 20 after subsampling
-    assert samples.n_bad.iloc[15:].max() == 0
+    assert samples.n_bad_images.iloc[15:].max() == 0
 
 
 def test_the_size_rule_compares_hmi_images_after_the_4x_subsampling():
@@ -60,7 +63,7 @@ def test_the_size_rule_compares_hmi_images_after_the_4x_subsampling():
     5 MDI pixels are 5 (bad). Measured native, as before the fix, the HMI record was bad too."""
     sharp, _ = windows(region(1, 30, NX={20: 105}))
     smarp, _ = windows(region(1, 30, series="SMARP", NX={20: 105}))
-    assert sharp.n_bad.iloc[20:].max() == 0
+    assert sharp.n_bad_images.iloc[20:].max() == 0
     assert smarp.set_index("end").loc[T0 + 20 * STEP, "last_bad"]
 
 
@@ -95,7 +98,7 @@ def test_the_authors_labels_replace_ours_window_by_window():
     samples, _ = windows(region(1, 30))
     published = samples[samples.keep].rename(columns={"end": "T_REC"})[["SERIES", "ARPNUM", "T_REC"]].iloc[:5]
     published = published.assign(AUTHORS_LABEL=[True, False, True, False, False])
-    relabelled = with_authors_labels(samples, published, max_bad=2)
+    relabelled = with_authors_labels(samples, published)
     assert relabelled.keep.sum() == 5
     assert relabelled[relabelled.keep].label.tolist() == [True, False, True, False, False]
 
@@ -103,11 +106,54 @@ def test_the_authors_labels_replace_ours_window_by_window():
 def test_more_than_two_bad_records_drop_the_window_and_gaps_count_as_bad():
     three = region(1, 30, USFLUXL={20: np.nan, 22: np.nan, 24: np.nan})
     by_end = windows(three)[0].set_index("end")
-    assert by_end.loc[T0 + 25 * STEP, "n_bad"] == 3 and not by_end.loc[T0 + 25 * STEP, "keep"]
+    assert by_end.loc[T0 + 25 * STEP, "n_nan_keywords"] == 3 and not by_end.loc[T0 + 25 * STEP, "keep"]
     gap = region(1, 30).drop(index=[20, 21, 22])  # three missing records
     by_end = windows(gap)[0].set_index("end")
-    assert by_end.loc[T0 + 25 * STEP, "n_bad"] == 3 and not by_end.loc[T0 + 25 * STEP, "keep"]
-    assert by_end.loc[T0 + 29 * STEP, "n_bad"] == 3
+    assert by_end.loc[T0 + 25 * STEP, "n_bad_images"] == 3 and not by_end.loc[T0 + 25 * STEP, "keep"]
+    assert by_end.loc[T0 + 29 * STEP, "n_bad_images"] == 3 and by_end.loc[T0 + 29 * STEP, "n_nan_keywords"] == 3
+
+
+def test_keyword_nans_and_bad_images_are_counted_apart_as_in_the_authors_code():
+    """Two NaN keywords and two NaN-pixel images in one window: four bad records in the study's
+    words, but at most 2 of each kind in the authors' code, so the window is kept; a keyword counts
+    per column, so three records each missing a different keyword pass too."""
+    mixed = region(1, 30, USFLUXL={20: np.nan, 22: np.nan}, NAN_PIXELS={21: 5, 23: 5})
+    by_end = windows(mixed)[0].set_index("end")
+    assert by_end.loc[T0 + 25 * STEP, ["n_nan_keywords", "n_bad_images"]].tolist() == [2, 2]
+    assert by_end.loc[T0 + 25 * STEP, "keep"]
+    spread = region(1, 30, USFLUXL={20: np.nan}, MEANGBL={21: np.nan}, AREA={22: np.nan})
+    by_end = windows(spread)[0].set_index("end")
+    assert by_end.loc[T0 + 25 * STEP, "n_nan_keywords"] == 1 and by_end.loc[T0 + 25 * STEP, "keep"]
+    three_images = region(1, 30, NAN_PIXELS={20: 1, 21: 1, 22: 1})
+    assert not windows(three_images)[0].set_index("end").loc[T0 + 25 * STEP, "keep"]
+
+
+def test_a_window_must_start_at_an_existing_record_unless_told_otherwise():
+    """A missing first record drops the window (the authors' windows start at a record); one missing
+    record inside does not. `require_first=False` (the archive) lets the first one be missing."""
+    records = region(1, 40).drop(index=[10, 20])
+    by_end = windows(records)[0].set_index("end")
+    assert by_end.loc[T0 + 25 * STEP, "first_missing"] and not by_end.loc[T0 + 25 * STEP, "keep"]
+    assert by_end.loc[T0 + 26 * STEP, "keep"]  # record 20 missing inside: one bad image, one NaN per keyword
+    relaxed = sample_windows(records, NO_FLARES, require_first=False)[0].set_index("end")
+    assert relaxed.loc[T0 + 25 * STEP, "keep"]
+
+
+def test_a_record_with_only_a_bad_image_keeps_its_keywords_in_the_sequence():
+    _, sequences = windows(region(1, 30, NAN_PIXELS={25: 3}))
+    assert sequences[29, 11, 0] == np.float32(1e22 + 25)
+
+
+def test_a_flare_starting_exactly_at_a_window_end_is_in_both_periods():
+    """The authors' code selects flares with closed bounds: an M flare starting at the window's end
+    is in its prediction period (positive), though also in the observation period."""
+    end = T0 + 30 * STEP
+    flares = pd.DataFrame({"start_time": [end], "peak_time": [end + pd.Timedelta(minutes=10)],
+                           "noaa_ar": pd.array([11111], dtype="Int64"), "peak_flux": [2e-5]})
+    by_end = sample_windows(region(1, 60), flares)[0].set_index("end")
+    assert by_end.loc[end, "label"] == True and by_end.loc[end, "observation"] == "STRONG"  # noqa: E712
+    assert pd.isna(by_end.loc[end + STEP, "label"])
+    assert by_end.loc[end - 15 * STEP, "label"] == True  # noqa: E712 - exactly 24 h before: closed at the far end too
 
 
 def test_bad_records_in_a_kept_sequence_take_the_next_good_value_as_the_authors_fill_them():

@@ -182,3 +182,25 @@ def test_figure_11s_alpha_maximises_accuracy():
     alpha = stacking.fit_alpha("ACC", y, p, q)
     mixed = alpha * p + (1 - alpha) * q
     assert ((mixed >= 0.5) == y.astype(bool)).mean() == stacking.accuracy_curve(y, p, q).max() == 1.0
+
+
+def test_table7_by_labels_sets_each_label_sets_tests_side_by_side():
+    """Two label sets' metrics over five seeds: each column pair is that set's own paired test
+    (scipy's ttest_rel, one-sided), so the columns differ only by the labels."""
+    from scipy import stats
+
+    def metrics(gain: list[float]) -> pd.DataFrame:
+        single = np.array([0.80, 0.82, 0.78, 0.81, 0.79])
+        rows = [{"dataset": d, "model": "LSTM", "seed": s, "TSS": v, "ACC": v, "AUC": v, "BSS": v, "HSS": v}
+                for s in range(5) for d, v in (("SHARP_ONLY", single[s]), ("FUSED_SHARP", single[s] + gain[s]))]
+        return pd.DataFrame(rows)
+
+    ours, theirs = [0.01, -0.02, 0.03, 0.0, 0.01], [0.03, 0.02, 0.04, 0.03, 0.02]
+    both = significance.table7_by_labels({"ours": metrics(ours), "authors": metrics(theirs)})
+    row = both[(both.metric == "TSS") & (both.comparison == "FUSED_SHARP > SHARP_ONLY")].iloc[0]
+    for name, gain in (("ours", ours), ("authors", theirs)):
+        single = np.array([0.80, 0.82, 0.78, 0.81, 0.79])
+        expected = stats.ttest_rel(single + np.array(gain), single, alternative="greater")
+        assert row[f"t ({name} labels)"] == pytest.approx(expected.statistic)
+        assert row[f"p ({name} labels)"] == pytest.approx(expected.pvalue)
+    assert row["p (authors labels)"] < 0.05 < row["p (ours labels)"]

@@ -53,8 +53,15 @@ class Params(BaseModel):
         "Which time of a flare places it in a period: its start, as the study's authors do, or its peak."))
     archive_labels: Literal["ours", "authors"] = Field("ours", description=(
         "archive source: our labels from the NOAA catalogues, or the authors' published labels of the same windows."))
+    compare_labels: bool = Field(False, description=(
+        "archive source: train the LSTM on the other label set too (same windows, same seeds), for chapter 07's "
+        "Table 7 both ways."))
+    require_first_record: bool = Field(True, description=(
+        "A window starts at an existing record, as in the authors' code. The archive's tables list only windows' "
+        "last records, so params/archive.yaml turns this off (every published window met it)."))
     max_bad_records: int = Field(2, ge=0, le=15, description=(
-        "Most bad or missing records a window may hold (the study: 2). The archive's tables omit the records of "
+        "Most NaN values of a keyword, and most bad or missing images, a window may hold (the study: 2; the "
+        "authors' code counts the two separately). The archive's tables omit the records of "
         "the windows the authors dropped, so params/archive.yaml allows more."))
     test_fraction: float = Field(0.2, gt=0, lt=1)
     val_fraction: float = Field(0.2, gt=0, lt=1)

@@ -103,7 +103,7 @@ def fit_scaler(train: pd.DataFrame, sequences: np.ndarray, images) -> Standardiz
 
 
 def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, model_name: str, settings, image_size: int,
-                max_bad: int, images=None, k: int = 5) -> pd.DataFrame:
+                images=None, k: int = 5) -> pd.DataFrame:
     """A forecast for every usable window of the dataset's target series by a model that never saw
     its region.
 
@@ -119,7 +119,6 @@ def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, mode
     model_name : "LSTM" or "CNN".
     settings : `TrainSettings`; its seed drives the folds and draws.
     image_size : the CNN's input size.
-    max_bad : the bad-record rule (`max_bad_records`).
     images : the CNN's inputs of some windows (an `ImageCache`), or None for the LSTM.
     k : the number of folds.
 
@@ -128,7 +127,7 @@ def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, mode
     The windows with label, labelled, fold, raw, prior, isotonic (the forecast) and climatology.
     """
     series, fused = DATASETS[dataset]
-    ok = windows[usable(windows, max_bad)].assign(labelled=lambda w: w.keep.astype(bool))
+    ok = windows[usable(windows)].assign(labelled=lambda w: w.keep.astype(bool))
     target = ok[ok.SERIES == series]
     folds = region_folds(target[target.labelled].ARPNUM.to_numpy(), k, settings.seed)
     target = target[target.ARPNUM.isin(list(folds))].assign(fold=lambda w: w.ARPNUM.map(folds))
@@ -185,7 +184,7 @@ COMBINATIONS = (("probability", "1-prod(1-p)"), ("probability_max", "max p"))
 
 def forecast_full_disk(windows: pd.DataFrame, sequences: np.ndarray, flares: pd.DataFrame, folder: Path, *,
                        dataset: str, models: list[str], train_params: Mapping[str, Any], image_size: int,
-                       max_bad: int, folds: int, every_hours: int, cadence: pd.Timedelta, horizon: pd.Timedelta,
+                       folds: int, every_hours: int, cadence: pd.Timedelta, horizon: pd.Timedelta,
                        source: str, images: Callable | None = None, n_boot: int = 300) -> FullDiskForecasts:
     """Out-of-fold region forecasts of every model, combined over the disk at each issue time with
     each calibration (isotonic, prior, raw) and both combinations, scored with 95% intervals over
@@ -198,7 +197,7 @@ def forecast_full_disk(windows: pd.DataFrame, sequences: np.ndarray, flares: pd.
     dataset, models : the dataset whose target series is forecast, and the models to train.
     train_params : the run's training parameters (`TrainSettings.from_params`); its seed drives folds,
         draws and bootstraps.
-    image_size, max_bad : the CNN's input size and the bad-record rule.
+    image_size : the CNN's input size.
     folds, every_hours : folds over regions, and hours between issue times.
     cadence, horizon : a region is on the disk with a window ending in the last `cadence`; an event is
         an M1.0+ flare in the next `horizon`.
@@ -210,7 +209,7 @@ def forecast_full_disk(windows: pd.DataFrame, sequences: np.ndarray, flares: pd.
     seed = int(train_params["seed"])
     for model in models:
         regions = out_of_fold(windows, sequences, dataset, model, TrainSettings.from_params(train_params, model), image_size,
-                              max_bad, images=images if model == "CNN" else None, k=folds)
+                              images=images if model == "CNN" else None, k=folds)
         regions.to_csv(Path(folder) / f"region_forecasts_{model}.csv", index=False)
         times = issue_times(regions.end.min(), regions.end.max(), every_hours)
         for column in ("isotonic", "prior", "raw"):

@@ -17,14 +17,13 @@ from flarelib.operational.calibration import CALIBRATION_METHODS, calibrated, ve
 from flarelib.significance import bootstrap_ci, seed_statistic
 
 
-def usable(windows: pd.DataFrame, max_bad: int) -> pd.Series:
-    """Windows whose records pass the bad-record rules, whatever their label (a forecast is issued
-    for a window with a weak flare too; only verification needs a label)."""
-    return (windows.n_bad <= max_bad) & ~windows.last_bad.astype(bool)
+def usable(windows: pd.DataFrame) -> pd.Series:
+    """Windows whose records pass the bad-record rules (chapter 03's `usable`), whatever their label
+    (a forecast is issued for a window with a weak flare too; only verification needs a label)."""
+    return windows["usable"].astype(bool)
 
 
-def unbalanced_split(windows: pd.DataFrame, series: str, seed: int, test_fraction: float, val_fraction: float,
-                     max_bad: int) -> pd.DataFrame:
+def unbalanced_split(windows: pd.DataFrame, series: str, seed: int, test_fraction: float, val_fraction: float) -> pd.DataFrame:
     """Every usable window of a series with the split of its region: the same assignment as the
     sweep's datasets (`split_regions` on the regions with kept windows), with no undersampling.
     `labelled` marks the kept windows (positive or negative) that verification uses.
@@ -35,9 +34,8 @@ def unbalanced_split(windows: pd.DataFrame, series: str, seed: int, test_fractio
     series : "SHARP" or "SMARP".
     seed : the experiment's seed (the same split as its dataset files).
     test_fraction, val_fraction : the shares of regions in test and validation.
-    max_bad : the bad-record rule.
     """
-    mine = windows[(windows.SERIES == series) & usable(windows, max_bad)]
+    mine = windows[(windows.SERIES == series) & usable(windows)]
     kept = mine[mine.keep.astype(bool)]
     assignment = split_regions(kept.ARPNUM.to_numpy(), seed, series, test_fraction, val_fraction)
     out = mine.assign(split=mine.ARPNUM.map(assignment), labelled=mine.keep.astype(bool))
@@ -121,7 +119,7 @@ def target_series(dataset: str) -> str:
 
 
 def evaluate_sweep(cells: list, datasets_dir: Path, cells_dir: Path, windows: pd.DataFrame, sequences: np.ndarray, *,
-                   images, image_size: int, test_fraction: float, val_fraction: float, max_bad: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   images, image_size: int, test_fraction: float, val_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every trained cell of the sweep on the unbalanced validation and test windows of its regions.
     Returns the scores (cell, method, metrics) and the test windows' probabilities of every cell.
 
@@ -133,7 +131,6 @@ def evaluate_sweep(cells: list, datasets_dir: Path, cells_dir: Path, windows: pd
     images : the CNN's inputs (an `ImageCache`), or None without magnetograms.
     image_size : the CNN's input size.
     test_fraction, val_fraction : the shares of regions in test and validation.
-    max_bad : the bad-record rule.
     """
     from flarelib.datasets import dataset_path
 
@@ -142,7 +139,7 @@ def evaluate_sweep(cells: list, datasets_dir: Path, cells_dir: Path, windows: pd
         series = target_series(cell.dataset)
         key = (series, cell.seed)
         if key not in splits:
-            splits[key] = unbalanced_split(windows, series, cell.seed, test_fraction, val_fraction, max_bad)
+            splits[key] = unbalanced_split(windows, series, cell.seed, test_fraction, val_fraction)
         result = forecast_cell(dataset_path(datasets_dir, cell.dataset, cell.seed), cell.folder(cells_dir), cell.model,
                                splits[key], sequences, images if cell.model == "CNN" else None, image_size)
         labels = dict(dataset=cell.dataset, model=cell.model, seed=cell.seed)

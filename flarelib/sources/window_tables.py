@@ -203,7 +203,7 @@ def explain_disagreements(both: pd.DataFrame, flares: pd.DataFrame,
     rows = []
     for w in bad.itertuples(index=False):
         numbers = [int(n) for n in w.NOAA_ARS.split(",")]
-        period = flares[(flares[when] > w.end) & (flares[when] <= w.end + prediction)]
+        period = flares[(flares[when] >= w.end) & (flares[when] <= w.end + prediction)]  # closed, as `sampling` counts
         mine = period[period.noaa_ar.isin(numbers)].sort_values(when)
         theirs = w.AUTHORS_FLARES
         late = flares.iloc[:0]
