@@ -41,7 +41,8 @@ def is_done(cell: Cell, root: Path) -> bool:
     return (cell.folder(root) / "done.json").exists()
 
 
-def run_cell(cell: Cell, datasets_dir: str, root: str, settings: dict, image_size: int) -> dict:
+def run_cell(cell: Cell, datasets_dir: str, root: str, settings: dict, image_size: int,
+             progress: Callable[[str], None] | None = None) -> dict:
     """Train and evaluate one cell (in a worker); returns its test metrics.
 
     Parameters
@@ -51,6 +52,7 @@ def run_cell(cell: Cell, datasets_dir: str, root: str, settings: dict, image_siz
     root : the sweep's cells folder.
     settings : the run's training parameters (`TrainSettings.from_params`).
     image_size : the CNN's input size.
+    progress : called with a line after every epoch.
     """
     import torch
 
@@ -58,19 +60,88 @@ def run_cell(cell: Cell, datasets_dir: str, root: str, settings: dict, image_siz
     from flarelib.training import TrainSettings, train_and_predict
 
     torch.set_num_threads(1)
-    folder = cell.folder(Path(root))
-    if folder.exists():
-        shutil.rmtree(folder)  # a cell killed half-way starts again from nothing
+    folder = _fresh(cell, root)
     began = time.perf_counter()
     data = read_dataset(dataset_path(datasets_dir, cell.dataset, cell.seed))
     train = TrainSettings.from_params(settings, cell.model, cell.seed)
-    result, predictions = train_and_predict(data, cell.model, train, folder, image_size)
+    say = None if progress is None else (lambda line: progress(f"{cell.dataset} {cell.model} seed {cell.seed}: {line}"))
+    result, predictions = train_and_predict(data, cell.model, train, folder, image_size, progress=say)
+    return _finish(cell, folder, result, predictions, time.perf_counter() - began)
+
+
+def run_group(group: list[Cell], datasets_dir: str, root: str, settings: dict, image_size: int,
+              progress: Callable[[str], None] | None = None) -> list[dict]:
+    """Train the LSTM cells of one dataset together (`flarelib.ensemble`), each seed with its own data,
+    order, early stopping and checkpoint, and write each cell's files as `run_cell` does.
+
+    Parameters
+    ----------
+    group : cells of one dataset and model "LSTM", different seeds.
+    datasets_dir, root, settings, image_size, progress : as `run_cell`.
+    """
+    import torch
+
+    from flarelib.datasets import dataset_path, read_dataset
+    from flarelib.ensemble import Member, fit_members
+    from flarelib.training import TrainSettings, model_inputs, write_outputs
+
+    torch.set_num_threads(1)
+    folders = [_fresh(cell, root) for cell in group]
+    began = time.perf_counter()
+    data = [read_dataset(dataset_path(datasets_dir, c.dataset, c.seed)) for c in group]
+    members = [Member(model_inputs(d, "LSTM", "train"), model_inputs(d, "LSTM", "val"),
+                      TrainSettings.from_params(settings, "LSTM", c.seed)) for c, d in zip(group, data)]
+    say = None if progress is None else (
+        lambda epoch, active: progress(f"{group[0].dataset} LSTM, {len(group)} seeds together: epoch {epoch}, {active} still training"))
+    results = fit_members(members, progress=say)
+    seconds = (time.perf_counter() - began) / len(group)
+    return [_finish(c, f, r, write_outputs(d, "LSTM", r, f), seconds) for c, f, r, d in zip(group, folders, results, data)]
+
+
+def _run_alone(cell: Cell, *args) -> list[dict]:
+    return [run_cell(cell, *args)]
+
+
+def _fresh(cell: Cell, root: str) -> Path:
+    folder = cell.folder(Path(root))
+    if folder.exists():
+        shutil.rmtree(folder)  # a cell killed half-way starts again from nothing
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _finish(cell: Cell, folder: Path, result, predictions: pd.DataFrame, seconds: float) -> dict:
+    """Write a trained cell's test metrics and, last, its `done.json` (the resume marker)."""
     test = predictions[predictions.split == "test"]
     summary = {**scores(test.label, test.prob), "best_epoch": result.best_epoch, "epochs": len(result.history),
-               "seconds": round(time.perf_counter() - began, 2), **cell.__dict__}
+               "seconds": round(seconds, 2), **cell.__dict__}
     (folder / "metrics.json").write_text(json.dumps(summary, default=float) + "\n")
     (folder / "done.json").write_text(json.dumps({"finished": pd.Timestamp.now(tz="UTC").isoformat()}) + "\n")
     return summary
+
+
+def use_ensemble(choice: str) -> bool:
+    """`ensemble` parameter: "on", "off", or "auto" (on with a GPU: on a CPU the stacked LSTM costs
+    more than one network at a time, `benchmarks/ensemble.py`)."""
+    if choice == "auto":
+        import torch
+
+        return torch.cuda.is_available()
+    return choice == "on"
+
+
+def tasks(pending: list[Cell], ensemble: bool) -> list[list[Cell]]:
+    """The units of work: with `ensemble`, the LSTM cells of each dataset together; every other cell alone."""
+    if not ensemble:
+        return [[c] for c in pending]
+    groups: dict[str, list[Cell]] = {}
+    singles = []
+    for cell in pending:
+        if cell.model == "LSTM":
+            groups.setdefault(cell.dataset, []).append(cell)
+        else:
+            singles.append([cell])
+    return list(groups.values()) + singles
 
 
 @dataclass(frozen=True)
@@ -81,7 +152,8 @@ class SweepResult:
 
 
 def run_sweep(todo: list[Cell], datasets_dir: Path, root: Path, settings: dict, image_size: int,
-              workers: int = 0, scheduler_address: str | None = None, log: Callable[[str], None] = print) -> SweepResult:
+              workers: int = 0, scheduler_address: str | None = None, log: Callable[[str], None] = print,
+              ensemble: str = "auto", progress: Callable[[str], None] | None = None) -> SweepResult:
     """Run the cells not yet done; report failures by dataset, model and seed and let the others finish.
 
     Parameters
@@ -92,9 +164,13 @@ def run_sweep(todo: list[Cell], datasets_dir: Path, root: Path, settings: dict, 
     image_size : the CNN's input size.
     workers : local workers (0: one per core).
     scheduler_address : an existing dask scheduler instead of a local cluster.
-    log : where progress lines go.
+    log : where a line goes when a cell ends, with the cells done, the time elapsed and an estimate of the rest.
+    ensemble : "on", "off" or "auto": train the LSTM seeds of a dataset together (`use_ensemble`).
+    progress : where the epochs of every training are reported (it must pickle, as `Progress` does).
     """
     from distributed import Client, LocalCluster, as_completed
+
+    from flarelib.compendium.progress import eta
 
     skipped = [c for c in todo if is_done(c, root)]
     pending = [c for c in todo if not is_done(c, root)]
@@ -110,19 +186,29 @@ def run_sweep(todo: list[Cell], datasets_dir: Path, root: Path, settings: dict, 
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         client = Client(cluster)
+    began = time.perf_counter()
     try:
-        futures = {client.submit(run_cell, c, str(datasets_dir), str(root), settings, image_size, pure=False): c
-                   for c in pending}
-        for count, future in enumerate(as_completed(futures), start=1):
-            cell = futures[future]
+        futures = {}
+        for group in tasks(pending, use_ensemble(ensemble)):
+            if len(group) == 1:
+                future = client.submit(_run_alone, group[0], str(datasets_dir), str(root), settings, image_size, progress,
+                                       pure=False)
+            else:
+                future = client.submit(run_group, group, str(datasets_dir), str(root), settings, image_size, progress, pure=False)
+            futures[future] = group
+        for future in as_completed(futures):
+            group = futures[future]
             try:
-                summary = future.result()
-                done.append(cell)
-                log(f"[{len(skipped) + count}/{len(todo)}] {cell.dataset} {cell.model} seed {cell.seed}: "
-                    f"test TSS {summary['TSS']:.3f} in {summary['seconds']:.0f} s")
+                summaries = future.result()
             except Exception as error:  # noqa: BLE001 - a failed cell is reported, the others go on
-                failed[cell] = f"{type(error).__name__}: {error}"
-                log(f"[{len(skipped) + count}/{len(todo)}] FAILED {cell.dataset} {cell.model} seed {cell.seed}: {failed[cell]}")
+                for cell in group:
+                    failed[cell] = f"{type(error).__name__}: {error}"
+                    log(f"FAILED {cell.dataset} {cell.model} seed {cell.seed}: {failed[cell]}")
+                continue
+            for cell, summary in zip(group, summaries):
+                done.append(cell)
+                log(f"{cell.dataset} {cell.model} seed {cell.seed}: test TSS {summary['TSS']:.3f}; "
+                    f"{len(skipped) + len(done)}/{len(todo)} cells done, {eta(len(done), len(pending), time.perf_counter() - began)}")
     finally:
         client.close()
         if cluster is not None:

@@ -16,7 +16,6 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm import tqdm
 
 from sklearn.metrics import log_loss
 
@@ -107,23 +106,32 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 256) -> np.ndar
     return torch.cat(out).numpy() if out else np.empty(0, dtype=np.float32)
 
 
-def _epoch(model, loader, optimiser, loss_fn, where, bar) -> float:
+def index_loader(n: int, settings: TrainSettings, generator: torch.Generator) -> DataLoader:
+    """The shuffled index batches of an epoch over n training windows. Indexing the tensors with a
+    batch gives what a `DataLoader` over the tensors themselves gives (same sampler, same generator),
+    without collating 64 single windows per step. A last batch of one is dropped: batch
+    normalisation cannot train on it."""
+    return DataLoader(TensorDataset(torch.arange(n)), batch_size=settings.batch_size, shuffle=True, generator=generator,
+                      drop_last=n % settings.batch_size == 1)
+
+
+def _epoch(model, train, loader, optimiser, loss_fn, where) -> float:
     model.train()
     total, count = 0.0, 0
-    for x, y in loader:
-        x, y = x.to(where), y.to(where)
+    for (index,) in loader:
+        x, y = train[0][index].to(where), train[1][index].to(where)
         optimiser.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
         optimiser.step()
         total += loss.item() * len(y)
         count += len(y)
-        bar.set_postfix(loss=f"{total / count:.4f}")
     return total / max(count, 1)
 
 
 def fit(model_name: str, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor],
-        settings: TrainSettings, image_size: int = 128, init_state: dict | None = None) -> TrainResult:
+        settings: TrainSettings, image_size: int = 128, init_state: dict | None = None,
+        progress: Callable[[str], None] | None = None) -> TrainResult:
     """Train with early stopping on validation TSS; return the best epoch's model and the history.
     `init_state` starts from trained weights instead of random ones (fine-tuning).
 
@@ -134,6 +142,7 @@ def fit(model_name: str, train: tuple[torch.Tensor, torch.Tensor], val: tuple[to
     settings : epochs, patience, batch size, learning rate and seed.
     image_size : the CNN's input size.
     init_state : weights to start from.
+    progress : called with a line after every epoch.
     """
     generator = seed_everything(settings.seed)
     where = device()
@@ -143,18 +152,14 @@ def fit(model_name: str, train: tuple[torch.Tensor, torch.Tensor], val: tuple[to
     model = model.to(where)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     loss_fn = nn.CrossEntropyLoss()
-    drop_last = len(train[1]) % settings.batch_size == 1  # batch norm cannot train on a batch of one
-    loader = DataLoader(TensorDataset(*train), batch_size=settings.batch_size, shuffle=True, generator=generator,
-                        drop_last=drop_last)
+    loader = index_loader(len(train[1]), settings, generator)
     rows, stopper = [], EarlyStopping(settings.patience)
     for epoch in range(1, settings.max_epochs + 1):
-        with tqdm(total=0, desc=f"{model_name} epoch {epoch}", disable=None, leave=False) as bar:
-            train_loss = _epoch(model, loader, optimiser, loss_fn, where, bar)
-            prob = predict(model, val[0])
-            val_loss = float(log_loss(val[1].numpy(), prob, labels=[0, 1])) if len(prob) else float("nan")
-            val_tss = tss(contingency(val[1].numpy(), prob >= 0.5)) if len(prob) and val[1].unique().numel() == 2 else float("nan")
-            bar.set_postfix(loss=f"{train_loss:.4f}", val_tss=f"{val_tss:.3f}")
+        train_loss = _epoch(model, train, loader, optimiser, loss_fn, where)
+        val_loss, val_tss = validation_scores(val[1], predict(model, val[0]))
         rows.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_tss": val_tss})
+        if progress is not None:
+            progress(f"{model_name} epoch {epoch}/{settings.max_epochs}: validation TSS {val_tss:.3f}")
         if stopper.update(epoch, val_tss, val_loss, model.state_dict()):
             break
     model.load_state_dict(stopper.best_state)
@@ -163,13 +168,23 @@ def fit(model_name: str, train: tuple[torch.Tensor, torch.Tensor], val: tuple[to
     return TrainResult(model, history, best_epoch, stopped_early=len(history) < settings.max_epochs)
 
 
+def validation_scores(labels: torch.Tensor, prob: np.ndarray) -> tuple[float, float]:
+    """Validation cross-entropy and TSS at threshold 0.5 (NaN without both classes), which early
+    stopping reads."""
+    y = labels.numpy()
+    loss = float(log_loss(y, prob, labels=[0, 1])) if len(prob) else float("nan")
+    score = tss(contingency(y, prob >= 0.5)) if len(prob) and labels.unique().numel() == 2 else float("nan")
+    return loss, score
+
+
 def predictions_table(ds, split: str, prob: np.ndarray) -> pd.DataFrame:
     rows = ds["split"].values == split
     return pd.DataFrame({"split": split, "series": ds["series"].values[rows], "arpnum": ds["arpnum"].values[rows],
                          "t_end": ds["t_end"].values[rows], "label": ds["label"].values[rows], "prob": prob})
 
 
-def train_and_predict(ds, model_name: str, settings: TrainSettings, folder: Path, image_size: int = 128) -> tuple[TrainResult, pd.DataFrame]:
+def train_and_predict(ds, model_name: str, settings: TrainSettings, folder: Path, image_size: int = 128,
+                      progress: Callable[[str], None] | None = None) -> tuple[TrainResult, pd.DataFrame]:
     """Fit on a dataset file's training split, keep the best checkpoint, and write the training, validation and
     test probabilities (`predictions.csv`), the history and the checkpoint into `folder`.
 
@@ -180,16 +195,24 @@ def train_and_predict(ds, model_name: str, settings: TrainSettings, folder: Path
     settings : how to train.
     folder : where the cell's files go.
     image_size : the CNN's input size.
+    progress : called with a line after every epoch.
     """
+    result = fit(model_name, model_inputs(ds, model_name, "train"), model_inputs(ds, model_name, "val"), settings, image_size,
+                 progress=progress)
+    return result, write_outputs(ds, model_name, result, folder)
+
+
+def write_outputs(ds, model_name: str, result: TrainResult, folder: Path) -> pd.DataFrame:
+    """A trained model's training, validation and test probabilities (`predictions.csv`), its history
+    and its checkpoint, in `folder`; returns the probabilities."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    result = fit(model_name, model_inputs(ds, model_name, "train"), model_inputs(ds, model_name, "val"), settings, image_size)
     tables = [predictions_table(ds, split, predict(result.model, model_inputs(ds, model_name, split)[0])) for split in ("train", "val", "test")]
     predictions = pd.concat(tables, ignore_index=True)
     predictions.to_csv(folder / "predictions.csv", index=False)
     result.history.to_csv(folder / "history.csv", index=False)
     torch.save(result.model.state_dict(), folder / "checkpoint.pt")
-    return result, predictions
+    return predictions
 
 
 # --- Region k-fold training (chapters 08 and 09): every region forecast by a model that never saw it -

@@ -151,3 +151,65 @@ def test_a_chapter_the_source_cannot_feed_becomes_a_page_that_says_so(tiny, tmp_
     assert record["skipped"] == "the archive source has no magnetograms"
     assert run(tiny, run_dir, ["source=archive"])["02_b"] == "skipped"  # unchanged: not redone
     assert run(tiny, tmp_path / "synthetic")["02_b"] == "ran"  # a source with magnetograms runs it
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from flarelib.compendium.lock import RunLock
+with RunLock(Path(sys.argv[1]), log=lambda _: None):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def _holder(run_dir: Path):
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_second_run_on_a_folder_in_use_refuses_at_once_naming_the_holder(tiny, tmp_path):
+    import time
+
+    run_dir = tmp_path / "run"
+    holder = _holder(run_dir)
+    try:
+        began = time.perf_counter()
+        with pytest.raises(RunError, match=rf"in use by another flarelib run: process {holder.pid} on host .*, started 20"):
+            run(tiny, run_dir)
+        assert time.perf_counter() - began < 5 and not (run_dir / "01_a").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_lock_left_by_a_killed_run_is_stale_and_taken_over(tiny, tmp_path):
+    import signal
+
+    run_dir = tmp_path / "run"
+    holder = _holder(run_dir)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    lines = []
+    params, path = load_params(tiny.params_file)
+    run_chapters(params, path, run_dir, root=tiny.root, log=lines.append)
+    assert any(f"its last holder (process {holder.pid} on host" in line and "no longer running" in line for line in lines)
+    assert (run_dir / ".lock").read_text() == ""  # a clean exit leaves no record
+    assert run(tiny, run_dir) == {"01_a": "skipped", "02_b": "skipped", "03_c": "skipped"}
+
+
+def test_a_chapters_progress_lines_reach_the_terminal_and_its_prints_its_log(tiny, tmp_path):
+    tiny.write("02_b", {"image_size": 64}, extra=(
+        "\nfrom flarelib.compendium.progress import Progress\n"
+        "Progress(str(Path(run_dir) / '02_b' / 'progress.log'))('epoch 1 of 2')\n"
+        "print('a line for the log')\n"))
+    lines = []
+    params, path = load_params(tiny.params_file)
+    run_chapters(params, path, tmp_path / "run", root=tiny.root, log=lines.append)
+    assert any(line.endswith(" epoch 1 of 2") for line in lines)
+    assert not any("a line for the log" in line for line in lines)
+    assert "a line for the log" in (tmp_path / "run" / "02_b" / "chapter.log").read_text()

@@ -64,6 +64,13 @@ class Chapter:
     def caption(self) -> str:
         return source_caption(self.source)
 
+    @property
+    def progress(self) -> "Progress":
+        """Report a line to the terminal of `flarelib run` (through the chapter's `progress.log`)."""
+        from flarelib.compendium.progress import PROGRESS_FILE, Progress
+
+        return Progress(str(self.folder / PROGRESS_FILE))
+
     def path(self, filename: str) -> Path:
         """Where this chapter writes an artifact."""
         target = self.folder / filename

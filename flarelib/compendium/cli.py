@@ -1,4 +1,4 @@
-"""Command line: `flarelib book|run|build|params` (also `python -m flarelib`)."""
+"""Command line: `flarelib book|run|build|params|estimate|data|cutout` (also `python -m flarelib`)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("run", parents=[run_options, execute], help="run the chapters into the run folder")
     commands.add_parser("build", parents=[run_options, build], help="build the HTML book from a finished run")
     commands.add_parser("params", parents=[run_options], help="print the resolved parameter set")
+    commands.add_parser("estimate", parents=[run_options],
+                        help="time a training step of each model here and estimate the sweep's cost")
     data = commands.add_parser("data", help="the public data files: list, fetch, verify (folder: FLARELIB_DATA_DIR)")
     actions = data.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="every registered file: group, size, present, verified")
@@ -87,6 +89,9 @@ def _cutout(args: argparse.Namespace) -> int:
     return 0
 
 
+COSTLY = {"paper"}  # parameter sets whose cost is estimated before they run
+
+
 def _run_dir(args: argparse.Namespace, params_file: Path) -> Path:
     return resolve(args.run_dir) if args.run_dir else project_root() / "runs" / params_file.stem
 
@@ -107,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
 
             print(yaml.safe_dump(to_plain(params), sort_keys=False), end="")
             return 0
+        if args.command == "estimate" or (args.command in {"book", "run"} and params_file.stem in COSTLY):
+            from flarelib.compendium.cost import estimate
+
+            print(estimate(params, run_dir / "03_sampling" / "table5.csv").describe())
+            if args.command == "estimate":
+                return 0
         began = time.perf_counter()
         if args.command in {"book", "run"}:
             from flarelib.compendium.runner import run_chapters

@@ -92,6 +92,9 @@ class Params(BaseModel):
     transfer_experiments: int = Field(3, ge=1, description="Experiments (the first seeds) of chapter 09's transfer study; each trains four models.")
     workers: int = Field(0, ge=0, description="Parallel workers of the sweep; 0 means one per core.")
     scheduler_address: str | None = Field(None, description="An existing dask scheduler, if any.")
+    ensemble: Literal["auto", "on", "off"] = Field("auto", description=(
+        "Train the LSTM seeds of a dataset together as one stacked network (same numbers as one at a time); "
+        "auto: with a GPU only, since on a CPU it is slower (benchmarks/ensemble.py)."))
 
 
 class _Loader(yaml.SafeLoader):

@@ -25,11 +25,14 @@ import yaml
 from papermill.exceptions import PapermillExecutionError
 
 from flarelib.compendium.params import Params, to_plain
+from flarelib.compendium.lock import FolderInUse, RunLock
+from flarelib.compendium.progress import PROGRESS_FILE, follow
 from flarelib.compendium.paths import project_root
 from flarelib.compendium.toc import ChapterSpec, chapters
 
 KERNEL_NAME = "flare-compendium"
 MANIFEST = "manifest.json"
+CHAPTER_LOG = "chapter.log"  # what the chapter printed, as it ran
 NOT_PARAMETERS = {"run_dir"}  # injected by the runner, never part of a chapter's key
 
 Log = Callable[[str], None]
@@ -187,6 +190,16 @@ def run_chapters(
     root = root or project_root()
     specs = chapters(root)
     selected = select(specs, only, start)
+    try:
+        with RunLock(run_dir, log):
+            return _run_selected(specs, selected, params, params_file, run_dir, force, root, log)
+    except FolderInUse as error:
+        raise RunError(str(error)) from None
+
+
+def _run_selected(specs: list[ChapterSpec], selected: list[str], params: Params, params_file: Path, run_dir: Path,
+                  force: bool, root: Path, log: Log) -> list[ChapterResult]:
+    """The body of `run_chapters`, holding the run folder's lock."""
     write_run_files(run_dir, params, params_file)
     plain = to_plain(params)
     library = library_digest()
@@ -216,7 +229,7 @@ def run_chapters(
             results.append(ChapterResult(spec.name, "not applicable", seconds, key))
             continue
         log(f"{counter}: running ...")
-        seconds = _execute(spec, injected, key, run_dir, root, kernel)
+        seconds = _execute(spec, injected, key, run_dir, root, kernel, log)
         log(f"{counter}: done in {seconds:.1f} s")
         results.append(ChapterResult(spec.name, "ran", seconds, key))
     return results
@@ -272,7 +285,10 @@ def _upstream_key(name: str, keys: dict[str, str], run_dir: Path, requester: str
     )
 
 
-def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Path, root: Path, kernel: str) -> float:
+def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Path, root: Path, kernel: str,
+             log: Log = print) -> float:
+    """Run one chapter with papermill: its printed lines go to `chapter.log` in its folder, and the
+    lines it reports to `progress.log` (`flarelib.compendium.progress`) to `log` as they come."""
     folder = run_dir / spec.name
     if folder.exists():
         shutil.rmtree(folder)  # no stale artifacts from an earlier run of this chapter
@@ -286,14 +302,17 @@ def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Pat
     }
     began = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            str(spec.notebook),
-            str(executed),
-            parameters=injected,
-            kernel_name=kernel,
-            cwd=str(root),
-            progress_bar=sys.stderr.isatty(),
-        )
+        with open(folder / CHAPTER_LOG, "w", encoding="utf-8") as output, follow(folder / PROGRESS_FILE, log):
+            papermill.execute_notebook(
+                str(spec.notebook),
+                str(executed),
+                parameters=injected,
+                kernel_name=kernel,
+                cwd=str(root),
+                progress_bar=False,
+                stdout_file=output,
+                stderr_file=output,
+            )
     except PapermillExecutionError as error:
         manifest.update(status="failed", error=f"{error.ename}: {error.evalue}", cell_index=error.cell_index)
         _write_manifest(folder, manifest, began)
