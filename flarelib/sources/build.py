@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -11,7 +12,7 @@ from flarelib.sources.store import Store, StoreError, apply_study_filters, open_
 
 
 def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle24: int, overlap_regions: int,
-                    workers: int = 0) -> Store:
+                    workers: int = 0, progress: Callable[[str], None] | None = None) -> Store:
     """Generate the embedded world and write it as a store (magnetograms rendered on read).
 
     Parameters
@@ -21,6 +22,7 @@ def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle
     regions_cycle23, regions_cycle24 : regions per solar cycle.
     overlap_regions : regions of 2010 observed by both MDI and HMI.
     workers : processes for the keyword records (0: one per core).
+    progress : hears how far the rendering has come.
     """
     from flarelib.sources.synthetic import WorldSettings, generate_regions, keyword_records, regions_to_json
     from flarelib.sources.synthetic_flares import flare_catalogue
@@ -28,7 +30,7 @@ def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle
     settings = WorldSettings(seed=seed, regions_cycle23=regions_cycle23, regions_cycle24=regions_cycle24,
                              overlap_regions=overlap_regions)
     regions = generate_regions(settings)
-    records = keyword_records(regions, settings, workers=workers, progress=True)
+    records = keyword_records(regions, settings, workers=workers, progress=progress)
     flares = flare_catalogue(regions, settings)
     provenance = {"source": "synthetic", "query": settings_json(settings),
                   "note": "the embedded teaching world of flarelib.sources.synthetic; not the Sun"}
@@ -118,7 +120,7 @@ def build_store(folder: str | Path, source: str, **params) -> Store:
     folder = resolve(folder)
     if source == "synthetic":
         return build_synthetic(folder, params["seed"], params["regions_cycle23"], params["regions_cycle24"],
-                               params["overlap_regions"], params.get("workers", 0))
+                               params["overlap_regions"], params.get("workers", 0), params.get("progress"))
     if source == "jsoc":
         return build_jsoc(folder, params["cache_dir"], params.get("jsoc_email"), jsoc_url=params.get("jsoc_url"),
                           hek_url=params.get("hek_url"), start=params.get("jsoc_start"), end=params.get("jsoc_end"))

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -284,27 +286,36 @@ def _region_records(region: Region, instrument: Instrument, gaps: list[tuple[flo
     return pd.DataFrame([row for row in rows if row is not None])
 
 
-def keyword_records(regions: list[Region], settings: WorldSettings, workers: int = 1, progress: bool = False) -> pd.DataFrame:
+def keyword_records(regions: list[Region], settings: WorldSettings, workers: int = 1,
+                    progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """One row per record per instrument, with the columns the real ingest writes.
 
-    Regions render in `workers` processes (0: one per core); the result does not depend on it."""
+    Regions render in `workers` processes (0: one per core); the result does not depend on it.
+    `progress` hears about every tenth of the work done."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from tqdm import tqdm
+    from flarelib.compendium.progress import eta
 
     workers = workers or os.cpu_count() or 1
     jobs = [(region, instrument, _gaps(settings, instrument)) for instrument in (MDI, HMI) for region in regions]
-    bar = tqdm(total=len(jobs), desc="rendering records", unit="region", disable=None if progress else True)
+    began, step = time.perf_counter(), max(1, len(jobs) // 10)
+
+    def report(done: int) -> None:
+        if progress is not None and (done % step == 0 or done == len(jobs)):
+            progress(f"the synthetic world: {done}/{len(jobs)} region sequences rendered, "
+                     f"{eta(done, len(jobs), time.perf_counter() - began)}")
+
+    tables = []
     if workers == 1:
-        tables = [_region_records(r, i, g, settings) for r, i, g in jobs if bar.update() or True]
+        for count, (r, i, g) in enumerate(jobs, start=1):
+            tables.append(_region_records(r, i, g, settings))
+            report(count)
     else:
         with ProcessPoolExecutor(workers) as pool:
             futures = [pool.submit(_region_records, r, i, g, settings) for r, i, g in jobs]
-            tables = []
-            for future in futures:
+            for count, future in enumerate(futures, start=1):
                 tables.append(future.result())
-                bar.update()
-    bar.close()
+                report(count)
     frames, numbers = [], {"SMARP": 0, "SHARP": 0}
     for (region, instrument, _), rows in zip(jobs, tables):
         if rows.empty:
