@@ -19,7 +19,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MATHJAX := node_modules/mathjax/es5/tex-chtml.js
 
-.PHONY: install book run test clean
+.PHONY: install book run site test browser clean
 
 install: $(STAMP) $(MATHJAX)
 
@@ -41,8 +41,19 @@ book: install
 run: install
 	$(BIN)/flarelib run --params $(PARAMS)
 
-test: install
+# Both books (the study on the real Sun, the teaching world) and a landing page in _build/site/.
+site: install
+	$(BIN)/flarelib site
+
+test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Debian's chromium for the browser test of the site (tests/test_site.py); installed with apt when this
+# runs as root and it is missing. Where it cannot be installed, that test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+		|| echo "chromium is not installed: the browser test will be skipped"
 
 clean:
 	rm -rf runs _build

@@ -172,3 +172,39 @@ def write_fits(path: Path, shape: tuple[int, int] = (40, 60), seed: int = 0, dty
     path.parent.mkdir(parents=True, exist_ok=True)
     fits.PrimaryHDU(data).writeto(path, checksum=True, overwrite=True)
     return path
+
+
+ARCHIVE_SMALL = ["max_epochs=1", "n_experiments=2", "transfer_experiments=1", "datasets=[SHARP_ONLY, FUSED_SHARP]"]
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """Every chapter on params/smoke.yaml, once per test session (the book and the site tests share it)."""
+    from flarelib.compendium.params import load_params
+    from flarelib.compendium.runner import run_chapters
+
+    params, path = load_params("smoke")
+    run_dir = tmp_path_factory.mktemp("smoke") / "runs" / "smoke"
+    return run_dir, run_chapters(params, path, run_dir)
+
+
+@pytest.fixture(scope="session")
+def archive_small_run(tmp_path_factory):
+    """params/archive.yaml with one epoch and two experiments, from an empty data folder that the
+    registry fills from a loopback mirror of ../shared/data, as on a machine that has only a network;
+    once per session. Returns the run folder, each chapter's status, the data folder and the mirror's requests."""
+    from flarelib.compendium.params import load_params
+    from flarelib.compendium.runner import run_chapters
+
+    out = tmp_path_factory.mktemp("archive")
+    mirror = FileServer(SHARED_DATA)
+    try:
+        with pytest.MonkeyPatch.context() as patch:  # the chapters' kernels inherit these
+            patch.setenv("FLARELIB_DATA_DIR", str(out / "data"))
+            patch.setenv("FLARELIB_DATA_URL", mirror.url)
+            params, path = load_params("archive", ARCHIVE_SMALL)
+            run_dir = out / "runs" / "archive"
+            results = {r.name: r.status for r in run_chapters(params, path, run_dir)}
+    finally:
+        mirror.close()
+    return run_dir, results, out / "data", mirror.requests

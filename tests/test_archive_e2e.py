@@ -9,31 +9,18 @@ import pytest
 
 from flarelib.compendium.book import build_book
 from flarelib.compendium.chapter import read_record
-from flarelib.compendium.params import load_params
-from flarelib.compendium.runner import run_chapters
 from flarelib.sources.window_tables import TABLES_DIR
-from tests.conftest import SHARED_DATA, FileServer
+from tests.conftest import SHARED_DATA
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (SHARED_DATA / TABLES_DIR).exists(),
                                                   reason=f"the real tables are not in {SHARED_DATA}")]
-SMALL = ["max_epochs=1", "n_experiments=2", "transfer_experiments=1", "datasets=[SHARP_ONLY, FUSED_SHARP]"]
 
 
 @pytest.fixture(scope="module")
-def archive_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("archive")
-    mirror = FileServer(SHARED_DATA)
-    try:
-        with pytest.MonkeyPatch.context() as patch:  # the chapters' kernels inherit these
-            patch.setenv("FLARELIB_DATA_DIR", str(out / "data"))
-            patch.setenv("FLARELIB_DATA_URL", mirror.url)
-            params, path = load_params("archive", SMALL)
-            run_dir = out / "runs" / "archive"
-            results = {r.name: r.status for r in run_chapters(params, path, run_dir)}
-            book = build_book(run_dir, output=out)
-    finally:
-        mirror.close()
-    return run_dir, results, book, out / "data", mirror.requests
+def archive_run(archive_small_run, tmp_path_factory):
+    run_dir, results, data, requests = archive_small_run
+    book = build_book(run_dir, output=tmp_path_factory.mktemp("book"))
+    return run_dir, results, book, data, requests
 
 
 def test_keyword_chapters_run_and_image_chapters_are_notes(archive_run):

@@ -21,12 +21,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, Path, list]:
-    out = tmp_path_factory.mktemp("e2e")
-    params, path = load_params("smoke")
-    run_dir = out / "runs" / "smoke"
-    results = run_chapters(params, path, run_dir)
-    index = build_book(run_dir, output=out)
+def built(smoke_run, tmp_path_factory) -> tuple[Path, Path, list]:
+    run_dir, results = smoke_run
+    index = build_book(run_dir, output=tmp_path_factory.mktemp("book"))
     return run_dir, index, results
 
 
@@ -112,3 +109,15 @@ def test_built_chapters_record_their_headline_numbers(built):
     assert all(operational["bss_prior"][cell] > operational["bss_real_rate_raw"][cell] for cell in operational["bss_prior"])
     disk = (run_dir / "09_operational" / "full_disk_LSTM.csv").read_text().splitlines()
     assert disk[0].startswith("issue_time,valid_from,valid_to,probability,probability_max") and len(disk) > 100
+
+
+def test_a_page_shows_the_parameters_once_relative_to_the_project_and_scrolls_wide_tables(built):
+    run_dir, index, _ = built
+    html = index.parent
+    page = (html / "notebooks" / "06_stacking.html").read_text()
+    assert page.count("lstm_patience") == 1, "the parameters appear once, as the run used them"
+    assert 'run_dir = <span class="s2">&quot;smoke&quot;</span>' in page  # outside the project: its name only
+    assert str(run_dir) not in page and str(run_dir.parent.parent) not in page
+    assert "_static/flarelib.css" in page
+    assert "overflow-x: auto" in (html / "_static" / "flarelib.css").read_text()
+    assert "## Try it" not in page and "Try it" in page

@@ -82,3 +82,28 @@ def test_book_config_is_strict_and_never_executes(root):
     assert config["execute"] == {"execute_notebooks": "off", "allow_errors": False}
     assert config["only_build_toc_files"] is True
     assert not config["sphinx"]["config"]["mathjax_path"].startswith("http")
+
+
+def test_every_chapter_ends_with_try_it_commands_that_run_as_written(root):
+    """Each "Try it" command parses: its parameter set and overrides load and are valid, its chapters exist,
+    and a chapter it runs alone declares the parameters it changes."""
+    import shlex
+
+    from flarelib.compendium.cli import _parser
+    from flarelib.compendium.runner import declared_parameters, select
+
+    specs = chapters(root)
+    for name, nb in notebooks(root).items():
+        tried = [c.source for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Try it")]
+        assert len(tried) == 1, f"{name} has no Try it section"
+        commands = [c.split("&&")[-1].strip() for c in re.findall(r"`([^`]*flarelib run [^`]+)`", tried[0])]
+        assert 2 <= len(commands) <= 3, name
+        for command in commands:
+            args = _parser().parse_args(shlex.split(command)[1:])
+            params, _ = load_params(args.params, args.overrides)
+            chosen = select(specs, args.only, args.start)
+            for override in args.overrides:
+                key = override.split("=")[0]
+                assert getattr(params, key) is not None or key in Params.model_fields, command
+                if args.only:
+                    assert any(key in declared_parameters(s.notebook) for s in specs if s.name in chosen), command

@@ -188,3 +188,12 @@ def test_table7_by_labels_sets_each_label_sets_tests_side_by_side():
         assert row[f"t ({name} labels)"] == pytest.approx(expected.statistic)
         assert row[f"p ({name} labels)"] == pytest.approx(expected.pvalue)
     assert row["p (authors labels)"] < 0.05 < row["p (ours labels)"]
+
+
+def test_finding1_says_which_label_sets_reach_significance():
+    both = pd.DataFrame({"metric": ["TSS"], "model": ["LSTM"], "comparison": ["FUSED_SHARP > SHARP_ONLY"],
+                         "t (ours labels)": [1.0], "p (ours labels)": [0.17], "t (authors labels)": [2.96],
+                         "p (authors labels)": [0.008], "study p, t": [(0.016544, 2.514079)]})
+    (line,) = significance.finding1_by_labels(both)
+    assert line == ("TSS FUSED_SHARP > SHARP_ONLY: our labels: t = 1.00, p = 0.170 (not significant); the authors' "
+                    "labels: t = 2.96, p = 0.008 (significant); the study: t = 2.51, p = 0.017.")

@@ -2,16 +2,22 @@
 
 The book's sources (`_config.yml`, `_toc.yml`, `book/`) are staged in `<run>/_book/` with the run's
 executed notebooks in place of the committed, output-free ones, so Jupyter Book never executes
-anything (`execute_notebooks: 'off'`). MathJax 3 is copied from npm's package into `_static/` and
-served with the pages, so formulas render without a network.
+anything (`execute_notebooks: 'off'`). MathJax 3 is copied from npm's package and served with the
+pages from `_static/`, so formulas render without a network.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import nbformat
+import yaml
 
 from flarelib.compendium.paths import project_root
 from flarelib.compendium.runner import RunError, read_manifest
@@ -19,6 +25,11 @@ from flarelib.compendium.toc import chapters
 
 MATHJAX_PARTS = ("tex-chtml.js", "input", "output/chtml", "ui", "a11y")
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
+# The pages' own static files (our CSS, MathJax), served from the book's _static/. Not staged in a
+# `_static` folder: Jupyter Book 1 would add every .js file under it to every page as a script, and
+# MathJax's components loaded all at once break it (the browser test saw it). `_config.yml` names this
+# folder in html_static_path and the CSS in html_css_files.
+ASSETS = "_assets"
 
 
 def mathjax_dir(root: Path) -> Path:
@@ -32,8 +43,11 @@ def mathjax_dir(root: Path) -> Path:
     return es5
 
 
-def stage(run_dir: Path, root: Path) -> Path:
-    """Copy the book's sources and the run's executed chapters into `<run>/_book/`."""
+def stage(run_dir: Path, root: Path, twin: tuple[str, str | None] | None = None,
+          repository_url: str | None = None) -> Path:
+    """Copy the book's sources and the run's executed chapters into `<run>/_book/`; in a site, each
+    chapter opens with a link to its `twin` (this book's name, the other's), and the launch buttons
+    point to `repository_url`."""
     staging = run_dir / "_book"
     if staging.exists():
         shutil.rmtree(staging)
@@ -54,10 +68,22 @@ def stage(run_dir: Path, root: Path) -> Path:
             )
         target = staging / spec.notebook.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(executed, target)
+        page = for_the_page(nbformat.read(executed, as_version=4), run_dir, root)
+        if twin is not None:
+            from flarelib.compendium.site import twin_cell
+
+            note = twin_cell(spec.name, twin[0], twin[1], skipped=bool(manifest.get("skipped")))
+            if note:
+                page.cells.insert(1, nbformat.v4.new_markdown_cell(note))
+        nbformat.write(page, target)
+    if repository_url:
+        with_launch_buttons(staging / "_config.yml", repository_url)
+    assets = staging / ASSETS
+    assets.mkdir()
+    shutil.copy2(root / "book" / "flarelib.css", assets / "flarelib.css")
     mathjax = mathjax_dir(root)
     for part in MATHJAX_PARTS:
-        source, target = mathjax / part, staging / "_static" / "mathjax" / part
+        source, target = mathjax / part, assets / "mathjax" / part
         if source.is_dir():
             shutil.copytree(source, target)
         else:
@@ -66,11 +92,44 @@ def stage(run_dir: Path, root: Path) -> Path:
     return staging
 
 
-def build_book(run_dir: Path, root: Path | None = None, output: Path | None = None, strict: bool = True) -> Path:
-    """Build `<output>/_build/html` from the run's executed notebooks; return its index.html."""
+def for_the_page(nb, run_dir: Path, root: Path):
+    """An executed chapter as the book shows it: the parameters once, as the run used them (the cell
+    of defaults is removed; the run's values stay), with the run folder relative to the project."""
+    shown = os.path.relpath(run_dir, root) if Path(run_dir).resolve().is_relative_to(Path(root).resolve()) else run_dir.name
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags:
+            cell.metadata["tags"] = tags + ["remove-cell"]
+        if "injected-parameters" in tags:
+            cell.source = re.sub(r'^run_dir = .*$', f"run_dir = {json.dumps(str(shown))}", cell.source, flags=re.M)
+    return nb
+
+
+def with_launch_buttons(config: Path, repository_url: str, branch: str = "main") -> None:
+    """Launch buttons (Binder builds the environment from `environment.yml`) and a link to the source."""
+    settings = yaml.safe_load(config.read_text())
+    settings["repository"] = {"url": repository_url, "branch": branch}
+    settings["html"]["use_repository_button"] = True
+    settings["launch_buttons"].update(binderhub_url="https://mybinder.org", notebook_interface="classic")
+    config.write_text(yaml.safe_dump(settings, sort_keys=False))
+
+
+def build_book(run_dir: Path, root: Path | None = None, output: Path | None = None, strict: bool = True,
+               twin: tuple[str, str | None] | None = None, repository_url: str | None = None) -> Path:
+    """Build `<output>/_build/html` from the run's executed notebooks; return its index.html.
+
+    Parameters
+    ----------
+    run_dir : a finished run folder.
+    root : the project root.
+    output : where `_build/html` goes (default: the project root).
+    strict : Sphinx warnings are errors.
+    twin : in a site, this book's name and the other book's (`flarelib.compendium.site`).
+    repository_url : the project's public repository, for the launch buttons.
+    """
     root = root or project_root()
     output = output or root
-    staging = stage(run_dir, root)
+    staging = stage(run_dir, root, twin, repository_url)
     command = [
         sys.executable,
         "-c",

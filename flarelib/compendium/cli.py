@@ -1,8 +1,9 @@
-"""Command line: `flarelib book|run|build|params|estimate|data|cutout` (also `python -m flarelib`)."""
+"""Command line: `flarelib book|run|build|site|params|estimate|data|cutout` (also `python -m flarelib`)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("params", parents=[run_options], help="print the resolved parameter set")
     commands.add_parser("estimate", parents=[run_options],
                         help="time a training step of each model here and estimate the sweep's cost")
+    site = commands.add_parser("site", help="both books (archive and demo) and a landing page in _build/site/")
+    site.add_argument("--sets", nargs="+", default=["archive", "demo"], metavar="SET", help="the books (default: archive demo)")
+    site.add_argument("--repository-url", default=os.environ.get("FLARELIB_REPOSITORY_URL"),
+                      help="the public repository, for the Binder launch buttons (default: FLARELIB_REPOSITORY_URL)")
+    site.add_argument("--no-run", action="store_true", help="build from the run folders as they are")
     data = commands.add_parser("data", help="the public data files: list, fetch, verify (folder: FLARELIB_DATA_DIR)")
     actions = data.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="every registered file: group, size, present, verified")
@@ -98,6 +104,16 @@ def _run_dir(args: argparse.Namespace, params_file: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "site":
+        from flarelib.compendium.site import make_site
+
+        try:
+            index = make_site(project_root(), args.sets, repository_url=args.repository_url, run=not args.no_run)
+        except (RunError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"Site: {index}")
+        return 0
     if args.command in ("data", "cutout"):  # a missing, corrupt or unknown file or group: its message, exit 1
         try:
             return (_data if args.command == "data" else _cutout)(args)
