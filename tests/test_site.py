@@ -5,8 +5,8 @@ holds the real tables, the small archive run (as the book on the real Sun); `FLA
 checks an already built site instead (the publishing workflow does, on `_build/site`). The browser
 test opens every page in headless Chromium (Debian's `chromium`, which `make test` installs where it
 can) through Playwright, served over loopback, and asserts: no console error, no request outside the
-site, every image loaded, no unrendered math; it saves a screenshot of each page in the site's
-`_screenshots/` folder.
+site, every image loaded, no unrendered math; it saves a screenshot of each page beside the site, in
+`<site>-screenshots/` (`_build/site-screenshots/` for `make site`), so they are not published.
 """
 
 from __future__ import annotations
@@ -118,9 +118,8 @@ def test_every_page_opens_cleanly_in_a_real_browser(site, served):
         pytest.skip("no chromium on this machine (make test installs Debian's chromium where it can: as root, with apt)")
     playwright = pytest.importorskip("playwright.sync_api")
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
-                   if not p.relative_to(site).as_posix().startswith(("_screenshots", "."))
-                   and "/_static/" not in p.as_posix() and "/_sources/" not in p.as_posix())
-    shots = site / "_screenshots"
+                   if not p.relative_to(site).as_posix().startswith(".") and "/_static/" not in p.as_posix() and "/_sources/" not in p.as_posix())
+    shots = site.parent / f"{site.name}-screenshots"
     shots.mkdir(exist_ok=True)
     problems: dict[str, list[str]] = {}
     with playwright.sync_playwright() as driver:
