@@ -132,7 +132,11 @@ def fit_members(members: list[Member], progress=None) -> list[TrainResult]:
     """Train every member's LSTM together; each result is what `training.fit("LSTM", ...)` returns
     for that member alone (best-epoch model, history, best epoch).
 
-    `progress(epoch, active)` is called after every epoch with the number of members still training."""
+    `progress(epoch, active)` is called after every epoch with the number of members still training.
+    Members share the epochs, batch size and learning rate (a sweep's cells do); seeds and patience are their own."""
+    shared = {(m.settings.max_epochs, m.settings.batch_size, m.settings.learning_rate) for m in members}
+    if len(shared) > 1:
+        raise ValueError(f"members trained together need the same epochs, batch size and learning rate; got {sorted(shared)}")
     nets, generators = [], []
     for member in members:  # as fit: seed, then the model's initial weights, then the loader's generator
         generators.append(seed_everything(member.settings.seed))

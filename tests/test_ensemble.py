@@ -98,3 +98,10 @@ def test_auto_stacks_the_seeds_only_on_a_gpu(choice, expected):
     from flarelib.sweep import use_ensemble
 
     assert use_ensemble(choice) is expected
+
+
+def test_members_with_different_schedules_are_refused():
+    group = [Member(data(1, 50), data(2, 20), TrainSettings(max_epochs=2, seed=0)),
+             Member(data(3, 50), data(4, 20), TrainSettings(max_epochs=3, seed=1))]
+    with pytest.raises(ValueError, match="same epochs, batch size and learning rate"):
+        fit_members(group)
