@@ -103,7 +103,7 @@ def fit_scaler(train: pd.DataFrame, sequences: np.ndarray, images) -> Standardiz
 
 
 def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, model_name: str, settings, image_size: int,
-                images=None, k: int = 5) -> pd.DataFrame:
+                images=None, k: int = 5, progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """A forecast for every usable window of the dataset's target series by a model that never saw
     its region.
 
@@ -121,6 +121,7 @@ def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, mode
     image_size : the CNN's input size.
     images : the CNN's inputs of some windows (an `ImageCache`), or None for the LSTM.
     k : the number of folds.
+    progress : hears about every fold trained.
 
     Returns
     -------
@@ -144,6 +145,8 @@ def out_of_fold(windows: pd.DataFrame, sequences: np.ndarray, dataset: str, mode
         held_out = held_out.assign(raw=predict(trained.model, inputs(held_out, trained.scaler)))
         val, held_out = calibrated(val, held_out, float(trained.train.label.mean()), trained.train_rate)
         out.append(held_out.assign(climatology=trained.train_rate))
+        if progress is not None:
+            progress(f"full-disk {model_name}: fold {fold + 1}/{k} trained and forecast")
     return pd.concat(out).sort_values(["ARPNUM", "end"])
 
 
@@ -185,7 +188,8 @@ COMBINATIONS = (("probability", "1-prod(1-p)"), ("probability_max", "max p"))
 def forecast_full_disk(windows: pd.DataFrame, sequences: np.ndarray, flares: pd.DataFrame, folder: Path, *,
                        dataset: str, models: list[str], train_params: Mapping[str, Any], image_size: int,
                        folds: int, every_hours: int, cadence: pd.Timedelta, horizon: pd.Timedelta,
-                       source: str, images: Callable | None = None, n_boot: int = 300) -> FullDiskForecasts:
+                       source: str, images: Callable | None = None, n_boot: int = 300,
+                       progress: Callable[[str], None] | None = None) -> FullDiskForecasts:
     """Out-of-fold region forecasts of every model, combined over the disk at each issue time with
     each calibration (isotonic, prior, raw) and both combinations, scored with 95% intervals over
     days; writes `region_forecasts_<model>.csv` and the isotonic export `full_disk_<model>.csv`.
@@ -204,12 +208,13 @@ def forecast_full_disk(windows: pd.DataFrame, sequences: np.ndarray, flares: pd.
     source : the data source, written into the export.
     images : the CNN's inputs (an `ImageCache`), used for a CNN only.
     n_boot : bootstrap draws per interval.
+    progress : hears about every fold trained.
     """
     rows, runs, exports = [], {}, {}
     seed = int(train_params["seed"])
     for model in models:
         regions = out_of_fold(windows, sequences, dataset, model, TrainSettings.from_params(train_params, model), image_size,
-                              images=images if model == "CNN" else None, k=folds)
+                              images=images if model == "CNN" else None, k=folds, progress=progress)
         regions.to_csv(Path(folder) / f"region_forecasts_{model}.csv", index=False)
         times = issue_times(regions.end.min(), regions.end.max(), every_hours)
         for column in ("isotonic", "prior", "raw"):

@@ -5,7 +5,7 @@ fine-tuned on the target's; compare them on the same test windows."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -89,7 +89,8 @@ def transfer_significance(transfer_table: pd.DataFrame, predictions: pd.DataFram
 
 
 def transfer_runs(datasets_dir: Path, datasets: list[str], models: list[str], seeds: list[int],
-                  train_params: Mapping[str, Any], image_size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+                  train_params: Mapping[str, Any], image_size: int,
+                  progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`transfer` on every fused dataset of `datasets`, every model and seed: the scores of all runs
     (with dataset, model and seed columns) and their test predictions (with variant too).
 
@@ -99,6 +100,7 @@ def transfer_runs(datasets_dir: Path, datasets: list[str], models: list[str], se
     datasets, models, seeds : what to run (only fused datasets transfer).
     train_params : the run's training parameters (`TrainSettings.from_params`).
     image_size : the CNN's input size.
+    progress : hears about every experiment finished.
     """
     from flarelib.datasets import dataset_path, read_dataset
     from flarelib.training import TrainSettings
@@ -112,5 +114,7 @@ def transfer_runs(datasets_dir: Path, datasets: list[str], models: list[str], se
                 if len(table):
                     tables.append(table.assign(dataset=name, model=model, seed=seed))
                 predictions += [p.assign(variant=v, dataset=name, model=model, seed=seed) for v, p in predicted.items()]
+                if progress is not None:
+                    progress(f"transfer {name} {model} seed {seed}: four variants trained")
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=TRANSFER_COLUMNS)
     return table, pd.concat(predictions, ignore_index=True) if predictions else pd.DataFrame()
