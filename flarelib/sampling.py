@@ -253,6 +253,16 @@ def read_windows(path) -> pd.DataFrame:
     return table
 
 
+LABEL_SETS = ("ours", "authors")  # the archive's labels: made again from the NOAA catalogues, or the authors' own
+
+
+def other_labels(name: str) -> str:
+    """The label set beside `name` ("ours" <-> "authors"), for chapters that train on both."""
+    if name not in LABEL_SETS:
+        raise ValueError(f"unknown label set {name!r}; expected one of {LABEL_SETS}")
+    return LABEL_SETS[1 - LABEL_SETS.index(name)]
+
+
 def with_authors_labels(samples: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     """The windows labelled as the study's authors labelled their published windows (archive source:
     its records carry AUTHORS_LABEL), the bad-record rules unchanged; a window they did not publish

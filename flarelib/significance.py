@@ -74,7 +74,7 @@ def table7_by_labels(metrics_by_labels: dict[str, pd.DataFrame]) -> pd.DataFrame
     return pd.concat(frames, axis=1).reset_index()
 
 
-LABEL_SETS = {"ours": "our labels", "authors": "the authors' labels"}
+LABEL_WORDS = {"ours": "our labels", "authors": "the authors' labels"}
 
 
 def finding1_by_labels(both: pd.DataFrame, metric: str = "TSS", alpha: float = 0.05) -> list[str]:
@@ -83,7 +83,7 @@ def finding1_by_labels(both: pd.DataFrame, metric: str = "TSS", alpha: float = 0
     lines = []
     for _, row in both[both.metric == metric].iterrows():
         sets = [c[3:-len(" labels)")] for c in row.index if c.startswith("p (")]
-        verdicts = [f"{LABEL_SETS.get(name, name + ' labels')}: t = {row[f't ({name} labels)']:.2f}, p = {row[f'p ({name} labels)']:.3f} "
+        verdicts = [f"{LABEL_WORDS.get(name, name + ' labels')}: t = {row[f't ({name} labels)']:.2f}, p = {row[f'p ({name} labels)']:.3f} "
                     f"({'significant' if row[f'p ({name} labels)'] < alpha else 'not significant'})" for name in sets]
         study = row.get("study p, t")
         said = f"; the study: t = {study[1]:.2f}, p = {study[0]:.3f}" if isinstance(study, tuple) else ""

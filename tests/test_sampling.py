@@ -281,3 +281,11 @@ def test_a_noaa_region_in_one_datasets_training_and_a_compared_test_set_fails_th
     split_region = pd.DataFrame({"SERIES": "SHARP", "ARPNUM": [1, 2], "NOAA_ARS": "12000"})  # one NOAA region, two HARPs
     same = pd.DataFrame({"SERIES": "SHARP", "ARPNUM": [1, 2], "split": ["train", "test"]})
     check_no_leakage({("SHARP_ONLY", 0): same}, split_region)  # the study splits by patch: not a leak between instruments
+
+
+def test_the_other_label_set():
+    from flarelib.sampling import other_labels
+
+    assert other_labels("ours") == "authors" and other_labels("authors") == "ours"
+    with pytest.raises(ValueError, match="unknown label set 'theirs'"):
+        other_labels("theirs")

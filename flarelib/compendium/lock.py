@@ -69,7 +69,7 @@ def _read(fd: int) -> dict:
 
 
 def describe_holder(holder: dict) -> str:
-    """"process 4242 on host x, started 2026-11-25T21:00:00+00:00"."""
+    """Who holds a lock, e.g. "process 4242 on host x, started 2026-11-25T21:00:00+00:00"."""
     if not holder or "pid" not in holder:
         return "a run that left no readable record"
     return f"process {holder['pid']} on host {holder.get('host', '?')}, started {holder.get('started', '?')}"

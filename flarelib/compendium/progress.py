@@ -68,6 +68,7 @@ class follow:
 
 
 def eta(done: int, total: int, elapsed: float) -> str:
-    """"42 s elapsed, about 98 s to go" after `done` of `total` equal tasks: the rest at the pace so far."""
+    """Time so far and to go after `done` of `total` equal tasks, e.g. "42 s elapsed, about 98 s to go"
+    (the rest at the pace so far)."""
     rest = f", about {elapsed / done * (total - done):.0f} s to go" if 0 < done < total else ""
     return f"{elapsed:.0f} s elapsed{rest}"

@@ -11,13 +11,13 @@ other.
 from __future__ import annotations
 
 import html
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from flarelib.compendium.book import build_book
+from flarelib.compendium.chapter import MissingArtifact, read_record
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,10 @@ def _number(value) -> str:
 
 
 def _numbers(run_dir: Path, chapter: str) -> dict:
-    path = Path(run_dir) / chapter / "record.json"
-    return json.loads(path.read_text()).get("numbers", {}) if path.exists() else {}
+    try:
+        return read_record(run_dir, chapter).get("numbers", {})
+    except MissingArtifact:
+        return {}
 
 
 def landing_page(books: dict[str, Path], missing_note: str | None = None) -> str:
