@@ -53,11 +53,13 @@ class CNNLi2020(nn.Module):
         return self.classifier(torch.flatten(self.features(x), 1))
 
 
-def build_model(name: str, image_size: int = 128) -> nn.Module:
+def build_model(name: str, image_size: int = 128, cnn_channels: int = 64) -> nn.Module:
+    """The study's LSTM, or the CNN of Li et al. (2020) for `image_size` inputs with `cnn_channels`
+    filters per convolution (64 as published; fewer make a cheaper CNN of the same shape)."""
     if name == "LSTM":
         return LSTMClassifier()
     if name == "CNN":
-        return CNNLi2020(image_size)
+        return CNNLi2020(image_size, channels=cnn_channels)
     raise ValueError(f"unknown model {name!r}; expected LSTM or CNN")
 
 

@@ -44,15 +44,16 @@ class TrainSettings:
     batch_size: int = 64
     learning_rate: float = 1e-3
     seed: int = 0
+    cnn_channels: int = 64  # the CNN's filters per convolution (64 as published)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], model: str, seed: int | None = None) -> "TrainSettings":
         """The settings of `model` ("LSTM" or "CNN") from a run's parameters: `max_epochs`,
-        `batch_size`, `learning_rate`, the model's own patience (`lstm_patience` or `cnn_patience`)
-        and `seed` (or the `seed` given, for one experiment of several)."""
+        `batch_size`, `learning_rate`, the model's own patience (`lstm_patience` or `cnn_patience`),
+        `cnn_channels` (64 where absent) and `seed` (or the `seed` given, for one experiment of several)."""
         return cls(max_epochs=int(params["max_epochs"]), patience=int(params[f"{model.lower()}_patience"]),
                    batch_size=int(params["batch_size"]), learning_rate=float(params["learning_rate"]),
-                   seed=int(params["seed"] if seed is None else seed))
+                   seed=int(params["seed"] if seed is None else seed), cnn_channels=int(params.get("cnn_channels", 64)))
 
 
 @dataclass
@@ -146,7 +147,7 @@ def fit(model_name: str, train: tuple[torch.Tensor, torch.Tensor], val: tuple[to
     """
     generator = seed_everything(settings.seed)
     where = device()
-    model = build_model(model_name, image_size)
+    model = build_model(model_name, image_size, settings.cnn_channels)
     if init_state is not None:
         model.load_state_dict(init_state)
     model = model.to(where)

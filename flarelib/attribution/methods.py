@@ -134,8 +134,9 @@ class BipoleGrid:
     tilt_deg: tuple[float, ...] = (0.0, 30.0, 60.0)
 
 
-def render_bipole(b0: float, rho_deg: float, tilt_deg: float, size: int, cdelt_deg: float = 0.12) -> np.ndarray:
-    """A Yeates (2020) BMR on an MDI-like CEA patch three bipole sizes across, resized to the CNN's input.
+def render_bipole(b0: float, rho_deg: float, tilt_deg: float, size: int, cdelt_deg: float = 0.12,
+                  half_deg: float | None = None) -> np.ndarray:
+    """A Yeates (2020) BMR on an MDI-like CEA patch, resized to the CNN's input.
 
     Parameters
     ----------
@@ -143,20 +144,28 @@ def render_bipole(b0: float, rho_deg: float, tilt_deg: float, size: int, cdelt_d
     rho_deg, tilt_deg : the half-separation and tilt (degrees).
     size : the CNN's input size.
     cdelt_deg : the patch's pixel (degrees; MDI's 0.12 by default).
+    half_deg : the patch's half-width (degrees); by default three bipole sizes and a degree, so
+        that every bipole fills its patch alike. A grid passes one field of view for all, so that
+        the separation shows in the image as it does in the world's records.
     """
-    half = 3.0 * SIZE_FACTOR * rho_deg + 1.0
+    half = 3.0 * SIZE_FACTOR * rho_deg + 1.0 if half_deg is None else half_deg
     axis = np.deg2rad(np.linspace(-half, half, int(round(2 * half / cdelt_deg)) + 1))  # symmetric about the centre
     field = bmr_field(axis[None, :], axis[:, None], b0, np.deg2rad(rho_deg), np.deg2rad(tilt_deg))
     return resize(field, size)
 
 
 def bipole_table(grid: BipoleGrid, size: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every bipole of the grid on one field of view: the largest bipole's box, with the margin of
+    the synthetic world's tracked boxes (`WorldSettings.box_margin_deg`)."""
+    from flarelib.sources.synthetic import WorldSettings
+
+    half = 2.0 * SIZE_FACTOR * max(grid.rho_deg) + WorldSettings().box_margin_deg
     rows, images = [], []
     for b0 in grid.b0:
         for rho in grid.rho_deg:
             for tilt in grid.tilt_deg:
                 rows.append({"B0": b0, "rho_deg": rho, "tilt_deg": tilt})
-                images.append(render_bipole(b0, rho, tilt, size))
+                images.append(render_bipole(b0, rho, tilt, size, half_deg=half))
     return pd.DataFrame(rows), np.stack(images)
 
 

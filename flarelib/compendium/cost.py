@@ -26,13 +26,13 @@ STUDY_TRAIN_POSITIVES = {"SHARP_ONLY": 1774, "FUSED_SHARP": 6375, "SMARP_ONLY": 
 INPUT_SHAPES = {"LSTM": lambda size: (16, 4), "CNN": lambda size: (size, size)}
 
 
-def seconds_per_step(model_name: str, image_size: int, batch_size: int, repeats: int = 2) -> float:
+def seconds_per_step(model_name: str, image_size: int, batch_size: int, repeats: int = 2, cnn_channels: int = 64) -> float:
     """One training step (forward, backward, Adam) of a model on a batch, timed on this device."""
     where = device()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        model = build_model(model_name, image_size).to(where).train()
+        model = build_model(model_name, image_size, cnn_channels).to(where).train()
         optimiser = torch.optim.Adam(model.parameters())
         x = torch.randn(batch_size, *INPUT_SHAPES[model_name](image_size), device=where)
         y = torch.randint(0, 2, (batch_size,), device=where)
@@ -91,14 +91,15 @@ def training_sizes(datasets: list[str], table5: Path | None = None) -> tuple[dic
 
 def estimate(params, table5: Path | None = None) -> CostEstimate:
     """The sweep's cost for a parameter set (`datasets`, `models`, `n_experiments`, `max_epochs`,
-    `batch_size`, `image_size`, `workers`), timed on this machine; `table5` is a finished chapter 03's
+    `batch_size`, `image_size`, `cnn_channels`, `workers`), timed on this machine; `table5` is a finished chapter 03's
     table of training sizes, if any."""
     where = device()
     workers = 1 if where.type == "cuda" else (params.workers or os.cpu_count() or 1)
     sizes, origin = training_sizes(list(params.datasets), table5)
     steps = sum(math.ceil(n / params.batch_size) for n in sizes.values()) / len(sizes) * params.max_epochs
     per_model = {model: {"cells": len(params.datasets) * params.n_experiments, "steps": steps,
-                         "seconds_per_step": seconds_per_step(model, params.image_size, params.batch_size)}
+                         "seconds_per_step": seconds_per_step(model, params.image_size, params.batch_size,
+                                                               cnn_channels=params.cnn_channels)}
                  for model in params.models}
     return CostEstimate(per_model, workers, where.type, origin)
 

@@ -69,6 +69,9 @@ class Params(BaseModel):
         "train", description="train: statistics from the training split (leak-free); global: the study's."
     )
     image_size: int = Field(128, ge=16, le=512, description="CNN input size in pixels (square).")
+    cnn_channels: int = Field(64, ge=4, le=256, description=(
+        "Filters per convolution of the CNN (Li et al. 2020 and the study: 64). Fewer make the same network "
+        "narrower and much cheaper on a CPU: the demo uses 16 and says so."))
     # Training (Section 3.1)
     max_epochs: int = Field(20, ge=1)
     lstm_patience: int = Field(5, ge=1)

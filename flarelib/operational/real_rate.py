@@ -49,10 +49,13 @@ def climatology(split_windows: pd.DataFrame) -> float:
 
 
 def load_model(folder: Path, model_name: str, image_size: int) -> torch.nn.Module:
+    """A sweep cell's trained model (a CNN's width read from its checkpoint)."""
     from flarelib.models import build_model
 
-    model = build_model(model_name, image_size)
-    model.load_state_dict(torch.load(Path(folder) / "checkpoint.pt", map_location="cpu", weights_only=True))
+    state = torch.load(Path(folder) / "checkpoint.pt", map_location="cpu", weights_only=True)
+    channels = int(state["features.0.weight"].shape[0]) if model_name == "CNN" else 64
+    model = build_model(model_name, image_size, channels)
+    model.load_state_dict(state)
     return model.eval()
 
 

@@ -12,7 +12,8 @@ from flarelib.sources.store import Store, StoreError, apply_study_filters, open_
 
 
 def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle24: int, overlap_regions: int,
-                    workers: int = 0, progress: Callable[[str], None] | None = None) -> Store:
+                    workers: int = 0, progress: Callable[[str], None] | None = None,
+                    constants: dict | None = None) -> Store:
     """Generate the embedded world and write it as a store (magnetograms rendered on read).
 
     Parameters
@@ -23,12 +24,13 @@ def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle
     overlap_regions : regions of 2010 observed by both MDI and HMI.
     workers : processes for the keyword records (0: one per core).
     progress : hears how far the rendering has come.
+    constants : other values of the world's constants (`WorldSettings`), for calibration studies.
     """
     from flarelib.sources.synthetic import WorldSettings, generate_regions, keyword_records, regions_to_json
     from flarelib.sources.synthetic_flares import flare_catalogue
 
     settings = WorldSettings(seed=seed, regions_cycle23=regions_cycle23, regions_cycle24=regions_cycle24,
-                             overlap_regions=overlap_regions)
+                             overlap_regions=overlap_regions, **(constants or {}))
     regions = generate_regions(settings)
     records = keyword_records(regions, settings, workers=workers, progress=progress)
     flares = flare_catalogue(regions, settings)

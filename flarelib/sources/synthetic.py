@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from flarelib.sources.bipoles import bmr_field
-from flarelib.keywords import ON_PATCH, compute_keywords
+from flarelib.sources.bipoles import SIZE_FACTOR
+from flarelib.keywords import ON_PATCH, area_mh, compute_keywords, pixel_area_cm2, r_value
 from flarelib.images import SUBSAMPLE, subsample
 from flarelib.seeding import rng_for
 
@@ -50,7 +50,7 @@ class Instrument:
     end: pd.Timestamp
 
 
-MDI = Instrument("MDI", "SMARP", "TARP", 0.12, 0.9, 20.0, 1.10, pd.Timestamp("1996-04-23"), pd.Timestamp("2010-10-28"))
+MDI = Instrument("MDI", "SMARP", "TARP", 0.12, 1.6, 20.0, 1.05, pd.Timestamp("1996-04-23"), pd.Timestamp("2010-10-28"))
 HMI = Instrument("HMI", "SHARP", "HARP", 0.03, 0.9, 7.0, 1.00, pd.Timestamp("2010-05-01"), pd.Timestamp("2020-12-01"))
 INSTRUMENTS = {"MDI": MDI, "HMI": HMI}
 CYCLE_MAXIMA = {23: pd.Timestamp("2001-11-01"), 24: pd.Timestamp("2014-04-01")}
@@ -58,17 +58,52 @@ CYCLE_MAXIMA = {23: pd.Timestamp("2001-11-01"), 24: pd.Timestamp("2014-04-01")}
 
 @dataclass(frozen=True)
 class WorldSettings:
-    """The size and seed of a world; the physics constants are documented below."""
+    """The size and seed of a world, and its constants.
+
+    The constants were fitted to the study authors' window tables (`flarelib.sources.calibration`,
+    the book's page "The synthetic world"): keyword distributions per instrument, event rates,
+    and the share of regions that ever flare. Nothing here is tuned to make a conclusion of the
+    study come out."""
 
     seed: int = 0
     regions_cycle23: int = 120
     regions_cycle24: int = 80
     overlap_regions: int = 10  # forced into May-October 2010, seen by both instruments
-    p_complex: float = 0.4  # a second bipole emerges into the region
-    flare_rate_quiet: float = 0.03  # flares per day (B1.0 and up) with no strong-field inversion line
-    flare_rate_active: float = 3.0  # flares per day at R = 4
-    flare_r_slope: float = 1.2  # dex of rate per unit of R
-    flare_growth_gain: float = 1.5  # rate multiplier per unit of R growth over 24 h
+    # regions: a bipole's half-separation (deg) and amplitude (G), log-normal and correlated
+    rho_median_deg: float = 2.35
+    rho_sigma: float = 0.5  # of ln rho
+    b0_median: float = 5300.0  # at the median separation
+    b0_rho_power: float = 0.5  # bigger bipoles are stronger
+    b0_sigma: float = 0.3  # of ln B0 at a given separation
+    p_complex: float = 0.35  # a second bipole emerges into the region
+    decay_days: tuple[float, float] = (5.0, 15.0)  # e-folding time of the decay, uniform in this range
+    fade: float = 1.6  # a region ends this many decay times after its peak (at 20% of it)
+    box_margin_deg: float = 3.0  # the tracked box around the flux
+    # what the instruments see beyond the smooth bipoles: fine structure, relative and absolute (G)
+    texture_mdi: float = 0.06  # fine structure relative to the field, at each instrument's pixel
+    texture_hmi: float = 0.08
+    texture_floor_mdi: float = 46.0  # fine structure of the weak field (G)
+    texture_floor_hmi: float = 20.0
+    texture_sigma_deg: float = 0.024  # the fine structure's correlation length
+    patch_threshold: float = 10.0  # the smoothed field that defines the tracked patch (G)
+    patch_dilation: int = 9  # MDI pixels of plage around it
+    cycle23_strength: float = 1.0  # cycle 23's bipole amplitudes relative to cycle 24's
+    cycle23_size: float = 1.2  # and separations
+    # flares: M1.0+ rate from the inversion-line gradient, the flux, emergence, a hidden shear and bursts
+    flare_rate_m: float = 0.014  # M1.0+ flares per day at the reference gradient and flux
+    gradient_ref: float = 100000.0  # G per radian between opposite poles (about 144 G/Mm)
+    flux_ref: float = 1e22  # Mx
+    gradient_power: float = 8.0
+    flux_power: float = 0.5
+    emergence_gain: float = 1.5  # dex of rate per dex of flux growth over 24 h
+    shear_sigma: float = 0.7  # dex: a region's hidden shear, seen by no keyword
+    burst_sigma: float = 0.35  # dex: activity that comes and goes within a day
+    burst_hours: float = 12.0  # the bursts' correlation time
+    small_flare_rate: float = 0.15  # B- and C-class flares per day, from any region with flux
+    max_rate_m: float = 1.0  # M1.0+ flares per day at most
+    depletion: float = 0.01  # an M1.0+ flare spends free energy: the rate drops by this factor
+    recovery_hours: float = 480.0  # and recovers with this time constant
+    m_fraction: float = 0.025  # M1.0+ among B1.0+ flares (N(>F) ~ F^-0.8 over two decades)
     background_flare_rate: float = 5e-4  # flares per day per modelled region, from unmodelled ones (no NOAA number)
     p_flare_no_region: float = 0.07
     p_flare_unknown_class: float = 0.003
@@ -112,6 +147,7 @@ class Region:
     half_lon: float  # half-size of the bounding box (deg)
     half_lat: float
     hmi_scale: float  # HMI's tracker draws a slightly different box
+    shear: float = 0.0  # dex of flare rate from the region's hidden shear (no keyword sees it)
     noaa: list[int] = field(default_factory=list)
 
     def cmd(self, t: np.ndarray | float) -> np.ndarray:
@@ -145,32 +181,39 @@ def _emergence_times(rng: np.random.Generator, n: int, cycle: int, span: tuple[p
     return np.sort(np.asarray(out))
 
 
-def _bipole(rng: np.random.Generator, t: float, lat: float, dlon: float = 0.0, dlat: float = 0.0, anti: bool = False) -> Bipole:
+def _bipole(rng: np.random.Generator, t: float, lat: float, settings: WorldSettings, dlon: float = 0.0,
+            dlat: float = 0.0, anti: bool = False, shrink: float = 1.0, strength: float = 1.0) -> Bipole:
+    """A bipole: log-normal separation, an amplitude that grows with it, Joy's and Hale's laws."""
     joy = 0.5 * np.deg2rad(abs(lat)) * np.sign(lat)  # Joy's law, leading polarity nearer the equator
     tilt = joy + rng.normal(0, np.deg2rad(15)) + (np.pi if anti else 0.0)
     hale = 1.0 if lat >= 0 else -1.0  # opposite leading polarity in the two hemispheres
+    rho = shrink * settings.rho_median_deg * np.exp(rng.normal(0, settings.rho_sigma))
+    rho = float(np.clip(rho, 0.8, 8.0))
+    b0 = strength * settings.b0_median * (rho / settings.rho_median_deg) ** settings.b0_rho_power * np.exp(rng.normal(0, settings.b0_sigma))
     return Bipole(
-        t_emerge=t, dlon=dlon, dlat=dlat,
-        b0=hale * float(np.exp(rng.uniform(np.log(2500), np.log(12000)))),
-        rho_max=float(np.deg2rad(rng.uniform(2.0, 6.0))), tilt=float(tilt),
-        t_grow=float(rng.uniform(12, 72)), t_decay=float(rng.uniform(72, 192)),
+        t_emerge=t, dlon=dlon, dlat=dlat, b0=hale * float(np.clip(b0, 600.0, 16000.0)),
+        rho_max=float(np.deg2rad(rho)), tilt=float(tilt),
+        t_grow=float(rng.uniform(12, 72)), t_decay=float(24 * rng.uniform(*settings.decay_days)),
     )
 
 
 def _region(rng: np.random.Generator, index: int, t0: float, cycle: int, settings: WorldSettings) -> Region:
     phase = np.clip((t0 - hours(CYCLE_MAXIMA[cycle])) / (11 * 365.25 * 24) + 0.45, 0, 1)
     lat = float((28 - 20 * phase + rng.normal(0, 4)) * rng.choice([-1, 1]))
-    bipoles = [_bipole(rng, t0, lat)]
+    strength, size = (settings.cycle23_strength, settings.cycle23_size) if cycle == 23 else (1.0, 1.0)
+    bipoles = [_bipole(rng, t0, lat, settings, strength=strength, shrink=size)]
     if rng.uniform() < settings.p_complex:
         first = bipoles[0]
-        angle, distance = rng.uniform(0, 2 * np.pi), np.rad2deg(first.rho_max) * rng.uniform(0.3, 0.8)
-        bipoles.append(_bipole(rng, t0 + rng.uniform(12, 96), lat, distance * np.cos(angle), distance * np.sin(angle),
-                               anti=rng.uniform() < 0.3))
-    half_lon = max(abs(b.dlon) + 2.0 * 0.56 * np.rad2deg(b.rho_max) for b in bipoles) + 0.5
-    half_lat = max(abs(b.dlat) + 1.6 * 0.56 * np.rad2deg(b.rho_max) for b in bipoles) + 0.5
-    t_end = max(b.t_emerge + b.t_grow + 2.3 * b.t_decay for b in bipoles)  # to 10% of peak
+        angle, distance = rng.uniform(0, 2 * np.pi), np.rad2deg(first.rho_max) * rng.uniform(0.3, 0.9)
+        bipoles.append(_bipole(rng, t0 + rng.uniform(12, 96), lat, settings, distance * np.cos(angle),
+                               distance * np.sin(angle), anti=rng.uniform() < 0.3, shrink=0.8 * size, strength=strength))
+    margin = settings.box_margin_deg
+    half_lon = max(abs(b.dlon) + 2.0 * 0.56 * np.rad2deg(b.rho_max) for b in bipoles) + margin
+    half_lat = max(abs(b.dlat) + 1.6 * 0.56 * np.rad2deg(b.rho_max) for b in bipoles) + margin
+    t_end = max(b.t_emerge + b.t_grow + settings.fade * b.t_decay for b in bipoles)
     return Region(index, lat, float(rng.uniform(-150, 80)), float(t0), float(t_end), bipoles,
-                  float(half_lon), float(half_lat), float(rng.uniform(0.95, 1.05)))
+                  float(half_lon), float(half_lat), float(rng.uniform(0.95, 1.05)),
+                  shear=float(rng.normal(0, settings.shear_sigma)))
 
 
 def generate_regions(settings: WorldSettings) -> list[Region]:
@@ -190,20 +233,62 @@ def generate_regions(settings: WorldSettings) -> list[Region]:
     return regions
 
 
-def true_field(region: Region, t: float, cdelt_deg: float, scale: float = 1.0) -> np.ndarray:
-    """The radial field of the region at time t on a local CEA grid of the given pixel (G)."""
-    nx = max(8, int(round(2 * region.half_lon * scale / cdelt_deg)))
-    ny = max(8, int(round(2 * region.half_lat * scale / cdelt_deg)))
-    x = np.deg2rad((np.arange(nx) - (nx - 1) / 2) * cdelt_deg).astype(np.float32)
-    y = np.deg2rad((np.arange(ny) - (ny - 1) / 2) * cdelt_deg).astype(np.float32)
-    total = np.zeros((ny, nx), dtype=np.float32)
-    for bipole in region.bipoles:
-        amplitude, rho = bipole.state(t)
-        if amplitude != 0:
-            phi = x[None, :] - np.float32(np.deg2rad(bipole.dlon))
-            lat = y[:, None] - np.float32(np.deg2rad(bipole.dlat))
-            total += bmr_field(phi, lat, np.float32(amplitude), np.float32(rho), np.float32(bipole.tilt))
-    return total.astype(float)
+def blurred_bipole(bipole: Bipole, t: float, u: np.ndarray, v: np.ndarray, psf_rad: float) -> np.ndarray | None:
+    """The bipole's radial field (G) at time t seen through a Gaussian point-spread of `psf_rad`.
+
+    `u`, `v` are the pixels' longitude and latitude offsets from the region centre (radians, a row
+    and a column). Eq. 18 is x exp(-x^2/2sx^2 - y^2/2sy^2) on the bipole's tilted axes with
+    sx^2 = (a rho)^2/2 and sy^2 = (a rho)^2/4: a derivative of a Gaussian, so its convolution with a
+    Gaussian point-spread is one in closed form, with the widths widened by the point-spread.
+    Exact, and no image convolution: the cheap route to every record of the world."""
+    amplitude, rho = bipole.state(t)
+    amplitude, rho = float(amplitude), float(rho)
+    if amplitude == 0.0:
+        return None
+    sx2, sy2 = (SIZE_FACTOR * rho) ** 2 / 2, (SIZE_FACTOR * rho) ** 2 / 4
+    wx2, wy2 = sx2 + psf_rad**2, sy2 + psf_rad**2
+    scale = -amplitude / rho * (sx2 / wx2) ** 1.5 * (sy2 / wy2) ** 0.5
+    cos, sin = np.float32(np.cos(bipole.tilt)), np.float32(np.sin(bipole.tilt))
+    du, dv = u - np.float32(np.deg2rad(bipole.dlon)), v - np.float32(np.deg2rad(bipole.dlat))
+    along = cos * du[None, :] + sin * dv[:, None]
+    across = -sin * du[None, :] + cos * dv[:, None]
+    return np.float32(scale) * along * np.exp(along * along * np.float32(-0.5 / wx2) + across * across * np.float32(-0.5 / wy2))
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """A region's pixel grid through one instrument, with its fine-structure fields (fixed per
+    region and instrument; a record blends two of them by its time, so structure evolves)."""
+
+    u: np.ndarray  # longitude offsets of the columns (radians, float32)
+    v: np.ndarray  # latitude offsets of the rows
+    textures: tuple[np.ndarray, np.ndarray]
+
+
+def _unit_texture(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
+    field = ndimage.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma_px)
+    return field / np.float32(field.std() or 1.0)
+
+
+_CANVASES: dict[tuple, Canvas] = {}
+
+
+def canvas(region: Region, instrument: Instrument, settings: WorldSettings) -> Canvas:
+    """The region's grid through the instrument (cached: a region's records share it)."""
+    key = (settings.seed, region.id, instrument.name, region.half_lon, region.half_lat)
+    if key not in _CANVASES:
+        if len(_CANVASES) > 64:
+            _CANVASES.clear()
+        scale = region.hmi_scale if instrument == HMI else 1.0
+        nx = max(8, int(round(2 * region.half_lon * scale / instrument.cdelt_deg)))
+        ny = max(8, int(round(2 * region.half_lat * scale / instrument.cdelt_deg)))
+        u = np.deg2rad((np.arange(nx) - (nx - 1) / 2) * instrument.cdelt_deg).astype(np.float32)
+        v = np.deg2rad((np.arange(ny) - (ny - 1) / 2) * instrument.cdelt_deg).astype(np.float32)
+        rng = rng_for(settings.seed, "texture", instrument.name, region.id)
+        # fine structure finer than an MDI pixel: HMI resolves it, MDI sees it as pixel-to-pixel scatter
+        sigma = settings.texture_sigma_deg / instrument.cdelt_deg
+        _CANVASES[key] = Canvas(u, v, (_unit_texture(rng, (ny, nx), sigma), _unit_texture(rng, (ny, nx), sigma)))
+    return _CANVASES[key]
 
 
 @dataclass(frozen=True)
@@ -216,26 +301,158 @@ class Observation:
     nan_keyword: str | None  # the keyword this record lost, if any
 
 
-def observe(region: Region, instrument: Instrument, step: int, settings: WorldSettings) -> Observation:
-    """Render record `step` (T_REC = EPOCH + step * 96 min) of a region through an instrument."""
+def _patch(lattice: np.ndarray, shape: tuple[int, int], factor: int, threshold: float, dilation: int) -> np.ndarray:
+    """The tracked patch: where the smoothed noise-free field stands above the threshold, found on
+    MDI's pixel (`lattice`: every 4th HMI pixel, as the fusion samples) and widened by `dilation` such
+    pixels (the plage around the flux)."""
+    coarse = ndimage.binary_dilation(ndimage.gaussian_filter(np.abs(lattice), 1.0) > threshold, iterations=dilation)
+    fine = np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)
+    return fine[: shape[0], : shape[1]]
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """A record's time, viewing and random draws (in the order the record's stream gives them)."""
+
+    t: float
+    mu: float
+    noise: np.ndarray  # the record's noise over the whole box
+    cut: int  # columns the tracker's box lost (0: none)
+    nan_row: int | None  # first of three NaN rows
+    quality: int
+    nan_keyword: str | None
+
+
+def _draws(region: Region, instrument: Instrument, step: int, settings: WorldSettings, shape: tuple[int, int]) -> _Draws:
     t = step * CADENCE_H
-    scale = region.hmi_scale if instrument == HMI else 1.0
-    radial = true_field(region, t, instrument.cdelt_deg, scale)
-    mu = np.cos(np.deg2rad(region.lat)) * np.cos(np.deg2rad(region.cmd(t)))
-    los = ndimage.gaussian_filter(radial * mu, instrument.psf_sigma_px) * instrument.gain
+    mu = float(np.cos(np.deg2rad(region.lat)) * np.cos(np.deg2rad(float(region.cmd(t)))))
     rng = rng_for(settings.seed, "record", instrument.name, region.id, step)
-    observed = los + rng.normal(0.0, instrument.noise_gauss, los.shape)
-    patch = ndimage.gaussian_filter(np.abs(los), 2.0) > 3 * instrument.noise_gauss
-    bitmap = np.where(ndimage.binary_dilation(patch, iterations=2), ON_PATCH | 4, 1).astype(np.int16)
-    if rng.uniform() < settings.p_size_jump:  # the tracker's box jumps by a few pixels
-        cut = int(rng.integers(3, 6))
-        observed, bitmap = observed[:, :-cut], bitmap[:, :-cut]
-    if rng.uniform() < settings.p_nan_pixels:  # a telemetry dropout across the cutout
-        row = int(rng.integers(0, observed.shape[0]))
-        observed[row : row + 3] = np.nan
+    field_noise = noise(settings.seed, instrument, rng, shape)
+    cut = int(rng.integers(3, 6)) if rng.uniform() < settings.p_size_jump else 0  # the tracker's box jumps
+    nan_row = int(rng.integers(0, shape[0])) if rng.uniform() < settings.p_nan_pixels else None  # a dropout
     quality = BAD_QUALITY if rng.uniform() < settings.p_bad_quality else 0
     nan_keyword = str(rng.choice(["USFLUXL", "MEANGBL", "R_VALUE", "AREA"])) if rng.uniform() < settings.p_nan_keyword else None
-    return Observation(observed, bitmap, quality, nan_keyword)
+    return _Draws(t, mu, field_noise, cut, nan_row, quality, nan_keyword)
+
+
+def _los(region: Region, instrument: Instrument, grid: Canvas, draws: _Draws, rows: slice, cols: slice) -> np.ndarray:
+    """The noise-free line-of-sight field on the pixels `rows` x `cols` of the box (G, float32)."""
+    psf = np.deg2rad(instrument.psf_sigma_px * instrument.cdelt_deg)
+    u, v = grid.u[cols], grid.v[rows]
+    smooth = np.zeros((v.size, u.size), dtype=np.float32)
+    for bipole in region.bipoles:
+        part = blurred_bipole(bipole, draws.t, u, v, psf)
+        if part is not None:
+            smooth += part
+    return smooth * np.float32(draws.mu * instrument.gain)
+
+
+def _observed(los: np.ndarray, patch: np.ndarray, instrument: Instrument, grid: Canvas, draws: _Draws,
+              settings: WorldSettings, rows: slice, cols: slice) -> np.ndarray:
+    """The observed field on `rows` x `cols`: the line-of-sight field, fine structure inside the
+    patch (relative to the field, with a floor), and noise. Pixel by pixel, so that any part of
+    the box renders exactly as it does in the whole."""
+    relative, floor = ((settings.texture_hmi, settings.texture_floor_hmi) if instrument == HMI
+                       else (settings.texture_mdi, settings.texture_floor_mdi))
+    angle = 2 * np.pi * draws.t / 48.0  # the fine structure renews itself over about a day
+    texture = grid.textures[0][rows, cols] * np.float32(np.cos(angle)) + grid.textures[1][rows, cols] * np.float32(np.sin(angle))
+    fine = texture * (np.abs(los) * np.float32(relative) + np.float32(floor * draws.mu)) * patch
+    return los + fine + draws.noise[rows, cols]
+
+
+def observe(region: Region, instrument: Instrument, step: int, settings: WorldSettings) -> Observation:
+    """Render record `step` (T_REC = EPOCH + step * 96 min) of a region through an instrument.
+
+    The line-of-sight field (radial field times mu) through the point-spread, with fine structure
+    and noise at the instrument's pixel, and the calibration gain."""
+    grid = canvas(region, instrument, settings)
+    shape = (grid.v.size, grid.u.size)
+    draws = _draws(region, instrument, step, settings, shape)
+    factor = SUBSAMPLE[instrument.series]
+    every = slice(None)
+    lattice = _los(region, instrument, grid, draws, slice(None, None, factor), slice(None, None, factor))
+    patch = _patch(lattice, shape, factor, settings.patch_threshold, settings.patch_dilation)
+    los = _los(region, instrument, grid, draws, every, every)
+    observed = _observed(los, patch, instrument, grid, draws, settings, every, every)
+    bitmap = np.where(patch, ON_PATCH | 4, 1).astype(np.int16)
+    if draws.cut:
+        observed, bitmap = observed[:, : -draws.cut], bitmap[:, : -draws.cut]
+    if draws.nan_row is not None:
+        observed[draws.nan_row : draws.nan_row + 3] = np.nan
+    return Observation(observed, bitmap, draws.quality, draws.nan_keyword)
+
+
+def observe_keywords(region: Region, instrument: Instrument, step: int, settings: WorldSettings) -> tuple[Observation, dict] | None:
+    """The record's keywords, as `record_keywords(observe(...))` gives them, without rendering the
+    whole box: R_VALUE needs only every 4th pixel (the MDI lattice) and USFLUXL, MEANGBL and AREA
+    only the patch and its neighbours, and every pixel renders on its own (`_observed`). Returns the
+    observation's flags (with a zero magnetogram of the record's shape, a view that costs nothing) and the keywords; None
+    once the patch has faded. A record with NaN pixels is rendered whole."""
+    factor = SUBSAMPLE[instrument.series]
+    if factor == 1:
+        obs = observe(region, instrument, step, settings)
+        return (obs, record_keywords(obs, instrument.cdelt_deg)) if ((obs.bitmap & ON_PATCH) > 0).any() else None
+    grid = canvas(region, instrument, settings)
+    shape = (grid.v.size, grid.u.size)
+    draws = _draws(region, instrument, step, settings, shape)
+    lattice_at = (slice(None, None, factor), slice(None, None, factor))
+    lattice = _los(region, instrument, grid, draws, *lattice_at)
+    patch = _patch(lattice, shape, factor, settings.patch_threshold, settings.patch_dilation)
+    width = shape[1] - draws.cut
+    patch = patch[:, :width]
+    if not patch.any():
+        return None
+    flags = Observation(np.broadcast_to(np.float32(0), (shape[0], width)), np.empty(0, np.int16), draws.quality, draws.nan_keyword)
+    if draws.nan_row is not None:
+        obs = observe(region, instrument, step, settings)
+        return Observation(obs.magnetogram, obs.bitmap, obs.quality, obs.nan_keyword), record_keywords(obs, instrument.cdelt_deg)
+    coarse_cols = slice(0, width, factor)
+    on_lattice = _observed(lattice[:, : len(range(0, width, factor))], patch[::factor, ::factor], instrument, grid,
+                           draws, settings, slice(None, None, factor), coarse_cols)
+    rows, cols = np.flatnonzero(patch.any(axis=1)), np.flatnonzero(patch.any(axis=0))
+    box = (slice(max(rows[0] - 1, 0), min(rows[-1] + 2, shape[0])), slice(max(cols[0] - 1, 0), min(cols[-1] + 2, width)))
+    inside = patch[box]
+    observed = _observed(_los(region, instrument, grid, draws, *box), inside, instrument, grid, draws, settings, *box)
+    keywords = _patch_keywords(observed, inside, instrument.cdelt_deg)
+    keywords["R_VALUE"] = r_value(on_lattice, MDI.cdelt_deg)
+    return flags, keywords
+
+
+def _gradient(field: np.ndarray) -> np.ndarray:
+    """|grad field| as numpy.gradient computes it (central inside, one-sided at the edges), float32."""
+    gy, gx = np.empty_like(field), np.empty_like(field)
+    gx[:, 1:-1] = (field[:, 2:] - field[:, :-2]) * np.float32(0.5)
+    gx[:, 0], gx[:, -1] = field[:, 1] - field[:, 0], field[:, -1] - field[:, -2]
+    gy[1:-1] = (field[2:] - field[:-2]) * np.float32(0.5)
+    gy[0], gy[-1] = field[1] - field[0], field[-1] - field[-2]
+    return np.sqrt(gx * gx + gy * gy)
+
+
+def _patch_keywords(field: np.ndarray, mask: np.ndarray, cdelt_deg: float) -> dict[str, float]:
+    return {
+        "USFLUXL": float(np.abs(field[mask]).sum(dtype=np.float64) * pixel_area_cm2(cdelt_deg)),
+        "MEANGBL": float(_gradient(field)[mask].mean(dtype=np.float64)),
+        "AREA": area_mh(mask, cdelt_deg),
+    }
+
+
+_BANKS: dict[tuple, np.ndarray] = {}
+BANK_SIZE = 1 << 22
+
+
+def noise(seed: int, instrument: Instrument, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """The instrument's noise for one record: a slice, at a random offset, of a bank of 4 million
+    Gaussian draws made once per world and instrument (drawing every pixel anew costs more than
+    the rest of a record; slices at random offsets are as good as fresh draws for a teaching world)."""
+    key = (seed, instrument.name)
+    if key not in _BANKS:
+        _BANKS[key] = rng_for(seed, "noise bank", instrument.name).standard_normal(BANK_SIZE, dtype=np.float32) * np.float32(instrument.noise_gauss)
+    size = shape[0] * shape[1]
+    bank = _BANKS[key]
+    if size > bank.size:
+        return rng.standard_normal(shape, dtype=np.float32) * np.float32(instrument.noise_gauss)
+    start = int(rng.integers(0, bank.size - size + 1))
+    return bank[start : start + size].reshape(shape)
 
 
 def _gaps(settings: WorldSettings, instrument: Instrument) -> list[tuple[float, float]]:
@@ -261,13 +478,22 @@ def record_steps(region: Region, instrument: Instrument, gaps: list[tuple[float,
     return steps[keep]
 
 
+def record_keywords(obs: Observation, cdelt_deg: float) -> dict[str, float]:
+    """`flarelib.keywords.compute_keywords` of a rendered record, in float32 where it is safe (the
+    same numbers to 1e-6; the tests compare them)."""
+    field, mask = obs.magnetogram, (obs.bitmap & ON_PATCH) > 0
+    if np.isnan(field).any():
+        return compute_keywords(field, mask, cdelt_deg)
+    return {**_patch_keywords(field, mask, cdelt_deg), "R_VALUE": r_value(field, cdelt_deg)}
+
+
 def _keyword_row(region: Region, instrument: Instrument, step: int, settings: WorldSettings) -> dict | None:
     """The record's keywords from its rendered magnetogram; None once the patch has faded."""
-    obs = observe(region, instrument, step, settings)
-    mask = (obs.bitmap & ON_PATCH) > 0
-    if not mask.any():
+    seen = observe_keywords(region, instrument, step, settings)
+    if seen is None:
         return None
-    keywords = compute_keywords(obs.magnetogram, mask, instrument.cdelt_deg)
+    obs, keywords = seen
+    keywords = {key: keywords[key] for key in ("USFLUXL", "MEANGBL", "R_VALUE", "AREA")}
     if obs.nan_keyword:
         keywords[obs.nan_keyword] = np.nan
     t = step * CADENCE_H

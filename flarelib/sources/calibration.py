@@ -1,0 +1,95 @@
+"""The synthetic world beside the real Sun: the statistics the world's constants were fitted to.
+
+Against the study authors' window tables (`flarelib.sources.window_tables`): each keyword's
+distribution per instrument over windows (the window's last record, in log space where the
+keyword is skewed: USFLUXL and AREA), compared by the two-sample Kolmogorov-Smirnov distance
+(`scipy.stats.ks_2samp`); the event rate (positives over positives and negatives); the share of
+regions that ever have a positive window; and the largest share of an instrument's positives that
+one region holds. The world's windows are labelled with the study's rules (`flarelib.sampling`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+KEYWORDS = ["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]
+LOG_KEYWORDS = {"USFLUXL", "AREA"}  # skewed: compared in log10
+TARGETS = {"ks": 0.15, "event_rate": {"SHARP": 0.041, "SMARP": 0.034}, "event_rate_tolerance": 0.15,
+           "regions_positive": 0.10, "top_region_share": 0.05}
+
+
+def real_windows(data_dir) -> pd.DataFrame:
+    """The authors' windows (SERIES, ARPNUM, label and the four keywords under our names)."""
+    from flarelib.sources.window_tables import KEYWORD_MAP, read_window_tables
+
+    tables = read_window_tables(data_dir)
+    return tables.rename(columns={"arpnum": "ARPNUM", **KEYWORD_MAP})[["SERIES", "ARPNUM", "label", *KEYWORDS]]
+
+
+def world_windows(store) -> pd.DataFrame:
+    """The world's labelled windows as the study keeps them (positives and QUIET-to-QUIET
+    negatives, the record rules applied), with their last record's keywords."""
+    from flarelib.sampling import sample_windows
+    from flarelib.sources.build import filter_store
+
+    kept, _ = filter_store(store)
+    samples, _ = sample_windows(kept, store.flares.flares)
+    usable = samples[samples.keep & samples.label.notna()]
+    return usable.rename(columns={"end": "T_REC"}).merge(
+        kept[["SERIES", "ARPNUM", "T_REC", *KEYWORDS]], on=["SERIES", "ARPNUM", "T_REC"], how="left",
+    )[["SERIES", "ARPNUM", "label", *KEYWORDS]].assign(label=lambda d: d.label.astype(bool))
+
+
+def _values(windows: pd.DataFrame, keyword: str) -> np.ndarray:
+    values = windows[keyword].dropna().to_numpy(dtype=float)
+    return np.log10(values[values > 0]) if keyword in LOG_KEYWORDS else values
+
+
+def keyword_distances(world: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    """KS distance of every keyword per instrument (rows: SERIES, keyword, scale, ks, medians)."""
+    rows = []
+    for series in ("SHARP", "SMARP"):
+        w, r = world[world.SERIES == series], real[real.SERIES == series]
+        for keyword in KEYWORDS:
+            ours, theirs = _values(w, keyword), _values(r, keyword)
+            rows.append({"SERIES": series, "keyword": keyword, "scale": "log10" if keyword in LOG_KEYWORDS else "linear",
+                         "ks": float(stats.ks_2samp(ours, theirs).statistic),
+                         "median world": float(np.median(ours)), "median real": float(np.median(theirs))})
+    return pd.DataFrame(rows)
+
+
+def region_statistics(windows: pd.DataFrame) -> pd.DataFrame:
+    """Per instrument: windows, positives, event rate, regions, the share that ever has a positive
+    window, and the largest and five largest regions' shares of the positives."""
+    rows = []
+    for series, group in windows.groupby("SERIES"):
+        positives = group[group.label].groupby("ARPNUM").size().sort_values(ascending=False)
+        rows.append({"SERIES": series, "windows": len(group), "positives": int(positives.sum()),
+                     "event rate": float(group.label.mean()), "regions": int(group.ARPNUM.nunique()),
+                     "regions ever positive": float(len(positives) / group.ARPNUM.nunique()),
+                     "top region share": float(positives.iloc[0] / positives.sum()) if len(positives) else np.nan,
+                     "top five share": float(positives.iloc[:5].sum() / positives.sum()) if len(positives) else np.nan})
+    return pd.DataFrame(rows).set_index("SERIES")
+
+
+def calibration_table(world: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    """World and Sun side by side: region statistics of both, one row per instrument and source."""
+    both = pd.concat({"world": region_statistics(world), "real tables": region_statistics(real)}, names=["source"])
+    return both.swaplevel().sort_index()
+
+
+def misses(world: pd.DataFrame, real: pd.DataFrame) -> list[str]:
+    """Every calibration target the world misses, in words (empty when it meets them all)."""
+    out = [f"{r.SERIES} {r.keyword}: KS {r.ks:.3f} > {TARGETS['ks']}"
+           for r in keyword_distances(world, real).itertuples() if r.ks > TARGETS["ks"]]
+    for series, row in region_statistics(world).iterrows():
+        target = TARGETS["event_rate"][series]
+        if abs(row["event rate"] / target - 1) > TARGETS["event_rate_tolerance"]:
+            out.append(f"{series} event rate {row['event rate']:.4f}, study {target} (within 15%)")
+        if row["top region share"] > TARGETS["top_region_share"]:
+            out.append(f"{series}: one region holds {row['top region share']:.1%} of the positives (at most 5%)")
+        if not 0.05 <= row["regions ever positive"] <= 0.15:
+            out.append(f"{series}: {row['regions ever positive']:.1%} of regions ever positive (about 10%)")
+    return out
