@@ -297,6 +297,20 @@ def _netcdf_attrs(attrs: dict) -> dict:
     return {k: (np.asarray(v, dtype=float) if isinstance(v, list) else v) for k, v in attrs.items()}
 
 
+def test_regions(folder, names: list[str], seeds: list[int]) -> dict[tuple[str, int], int]:
+    """How many regions each dataset file's test split holds (the test set's size in the unit the
+    splits are drawn in: a few large regions make a noisy score however many windows they give)."""
+    import xarray as xr
+
+    out = {}
+    for name in names:
+        for seed in seeds:
+            with xr.open_dataset(dataset_path(folder, name, seed), engine="h5netcdf") as ds:
+                test = ds.split.values == "test"
+                out[(name, seed)] = len(set(zip(ds.series.values[test], ds.arpnum.values[test])))
+    return out
+
+
 def dataset_path(folder, name: str, seed: int):
     from pathlib import Path
 

@@ -100,3 +100,48 @@ def test_the_event_rate_is_in_the_studys_range(medium_store):
     assert 0.55 <= quiet_quiet <= 0.9  # the study: 0.75 of all windows
     windows = labels.groupby(["SERIES", "ARPNUM"]).size().median()
     assert 40 <= windows <= 200  # the study: about 90 windows per region
+
+
+def test_keywords_from_the_patch_and_lattice_equal_those_of_the_whole_render():
+    """The world computes a record's keywords without rendering its whole box; they must be the
+    keywords `flarelib.keywords` gives on the whole rendered record, boxes that jump and NaN rows included."""
+    from flarelib.sources.synthetic import observe_keywords, record_steps
+
+    settings = WorldSettings(seed=5, regions_cycle23=4, regions_cycle24=4, overlap_regions=2, p_size_jump=0.3, p_nan_pixels=0.1)
+    compared = 0
+    for region in generate_regions(settings):
+        for instrument in (MDI, HMI):
+            for step in record_steps(region, instrument, [])[::9]:
+                seen = observe_keywords(region, instrument, int(step), settings)
+                obs = observe(region, instrument, int(step), settings)
+                mask = (obs.bitmap & ON_PATCH) > 0
+                assert (seen is None) == (not mask.any())
+                if seen is None:
+                    continue
+                flags, keywords = seen
+                assert flags.magnetogram.shape == obs.magnetogram.shape
+                reference = compute_keywords(obs.magnetogram, mask, instrument.cdelt_deg)
+                for key, value in reference.items():
+                    assert keywords[key] == pytest.approx(value, rel=1e-6, abs=1e-9), (region.id, instrument.name, step, key)
+                compared += 1
+    assert compared > 40
+
+
+def test_the_m_flare_rate_rises_with_field_strength_and_falls_with_separation():
+    """The world's hazard: at a fixed separation a stronger bipole flares more; at a fixed amplitude a
+    wider one (a gentler inversion line) flares less, though it holds more flux."""
+    from flarelib.sources.synthetic import Bipole, Region
+    from flarelib.sources.synthetic_flares import drivers, m_rate
+    from flarelib.seeding import rng_for
+
+    calm = WorldSettings(burst_sigma=0.0)
+
+    def rate(b0: float, rho_deg: float) -> float:
+        bipole = Bipole(0.0, 0.0, 0.0, b0, np.deg2rad(rho_deg), 0.2, 24.0, 240.0)
+        region = Region(0, 15.0, 0.0, 0.0, 600.0, [bipole], 10.0, 8.0, 1.0)
+        steps = np.array([60])  # a day after the peak: no growth left
+        assert drivers(region, steps).growth.iloc[0] == 0
+        return float(m_rate(region, steps, calm, np.zeros(1))[0])
+
+    assert rate(2500, 3) < rate(5000, 3) < rate(10000, 3)
+    assert rate(5000, 2) > rate(5000, 4) > rate(5000, 6)

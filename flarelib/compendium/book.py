@@ -78,6 +78,7 @@ def stage(run_dir: Path, root: Path, twin: tuple[str, str | None] | None = None,
         nbformat.write(page, target)
     if repository_url:
         with_launch_buttons(staging / "_config.yml", repository_url)
+    with_world_beside_sun(staging / "book" / "synthetic-world.md", run_dir)
     assets = staging / ASSETS
     assets.mkdir()
     shutil.copy2(root / "book" / "flarelib.css", assets / "flarelib.css")
@@ -90,6 +91,50 @@ def stage(run_dir: Path, root: Path, twin: tuple[str, str | None] | None = None,
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     return staging
+
+
+WORLD_FIGURES = ("world_beside_sun", "world_positives_per_region")
+
+
+def with_world_beside_sun(page: Path, run_dir: Path) -> None:
+    """End the staged page "The synthetic world" with this run's world beside the real tables:
+    chapter 03's calibration figures and tables when the run's source is the synthetic world and the
+    tables were there, else a sentence saying where to see them."""
+    import pandas as pd
+
+    sampling = run_dir / "03_sampling"
+    record = json.loads((sampling / "record.json").read_text()) if (sampling / "record.json").exists() else {}
+    source = record.get("source")
+    text = ["", "## This run's world beside the real Sun", ""]
+    if source != "synthetic":
+        text.append(f"This book ran on the `{source}` source, so it has no synthetic world to compare: the demo book shows it.")
+    elif not (record.get("numbers") or {}).get("world_vs_sun"):
+        text.append("The study authors' window tables were not in the data folder when this run's chapter 03 ran "
+                    "(`flarelib data fetch windows`, then `flarelib run --only 03_sampling`), so there is nothing to compare with.")
+    else:
+        figures = page.parent / "figures"
+        figures.mkdir(exist_ok=True)
+        for name in WORLD_FIGURES:
+            shutil.copy2(sampling / "figures" / f"{name}.png", figures / f"{name}.png")
+        distances = pd.read_csv(sampling / "world_keyword_distances.csv")
+        regions = pd.read_csv(sampling / "world_regions.csv")
+        misses = record["numbers"]["world_vs_sun"]["misses"]
+        text += [
+            "Chapter 03 of this run compared the world's kept windows with the study authors' tables "
+            "(`flarelib.sources.calibration`). Each keyword per instrument, over windows (their last record), with the "
+            "Kolmogorov-Smirnov distance (the target: at most 0.15):", "",
+            f"```{{figure}} figures/{WORLD_FIGURES[0]}.png", ":name: world-beside-sun", "",
+            "The synthetic world (orange) and the real tables (grey), per instrument and keyword.", "```", "",
+            distances.round(3).to_markdown(index=False), "",
+            "Event rates, regions that ever have a positive window, and the largest regions' shares of the positives "
+            "(targets: within 15% of the study's rates, about 10%, at most 5%):", "",
+            regions.round(3).to_markdown(index=False), "",
+            f"```{{figure}} figures/{WORLD_FIGURES[1]}.png", ":name: world-positives-per-region", "",
+            "How many positive windows each region that flares gives, in the world and in the real tables.", "```", "",
+            "Targets missed: " + ("; ".join(misses) if misses else "none") + ".",
+        ]
+    with page.open("a") as out:
+        out.write("\n".join(text) + "\n")
 
 
 def for_the_page(nb, run_dir: Path, root: Path):

@@ -32,8 +32,8 @@ def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle
     settings = WorldSettings(seed=seed, regions_cycle23=regions_cycle23, regions_cycle24=regions_cycle24,
                              overlap_regions=overlap_regions, **(constants or {}))
     regions = generate_regions(settings)
+    flares = flare_catalogue(regions, settings, workers=workers)  # first: a flare relaxes a region's core, which the records show
     records = keyword_records(regions, settings, workers=workers, progress=progress)
-    flares = flare_catalogue(regions, settings)
     provenance = {"source": "synthetic", "query": settings_json(settings),
                   "note": "the embedded teaching world of flarelib.sources.synthetic; not the Sun"}
     world = {"settings": settings_json(settings), "regions": regions_to_json(regions)}

@@ -28,6 +28,26 @@ def real_windows(data_dir) -> pd.DataFrame:
     return tables.rename(columns={"arpnum": "ARPNUM", **KEYWORD_MAP})[["SERIES", "ARPNUM", "label", *KEYWORDS]]
 
 
+def real_windows_if_present() -> pd.DataFrame | None:
+    """The authors' windows when their tables are in the data folder (never fetched), else None."""
+    from flarelib.sources import registry
+    from flarelib.sources.window_tables import TABLES_DIR
+
+    try:
+        registry.ensure(TABLES_DIR, fetch=False)
+    except registry.DataMissing:
+        return None
+    return real_windows(registry.data_dir())
+
+
+def windows_with_keywords(samples: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    """Kept, labelled windows (`sampling.sample_windows`) with their last record's keywords."""
+    usable = samples[samples.keep & samples.label.notna()]
+    return usable.rename(columns={"end": "T_REC"}).merge(
+        kept[["SERIES", "ARPNUM", "T_REC", *KEYWORDS]], on=["SERIES", "ARPNUM", "T_REC"], how="left",
+    )[["SERIES", "ARPNUM", "label", *KEYWORDS]].assign(label=lambda d: d.label.astype(bool))
+
+
 def world_windows(store) -> pd.DataFrame:
     """The world's labelled windows as the study keeps them (positives and QUIET-to-QUIET
     negatives, the record rules applied), with their last record's keywords."""
@@ -36,10 +56,7 @@ def world_windows(store) -> pd.DataFrame:
 
     kept, _ = filter_store(store)
     samples, _ = sample_windows(kept, store.flares.flares)
-    usable = samples[samples.keep & samples.label.notna()]
-    return usable.rename(columns={"end": "T_REC"}).merge(
-        kept[["SERIES", "ARPNUM", "T_REC", *KEYWORDS]], on=["SERIES", "ARPNUM", "T_REC"], how="left",
-    )[["SERIES", "ARPNUM", "label", *KEYWORDS]].assign(label=lambda d: d.label.astype(bool))
+    return windows_with_keywords(samples, kept)
 
 
 def _values(windows: pd.DataFrame, keyword: str) -> np.ndarray:
@@ -78,6 +95,61 @@ def calibration_table(world: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
     """World and Sun side by side: region statistics of both, one row per instrument and source."""
     both = pd.concat({"world": region_statistics(world), "real tables": region_statistics(real)}, names=["source"])
     return both.swaplevel().sort_index()
+
+
+def summary(world: pd.DataFrame, real: pd.DataFrame) -> dict:
+    """The calibration's numbers for a chapter record: KS per instrument and keyword, and the
+    world's event rates, share of regions ever positive and largest region's share."""
+    distances = keyword_distances(world, real)
+    regions = region_statistics(world)
+    return {
+        "ks": {f"{r.SERIES} {r.keyword}": round(float(r.ks), 4) for r in distances.itertuples()},
+        "event_rate": {s: round(float(v), 4) for s, v in regions["event rate"].items()},
+        "regions_ever_positive": {s: round(float(v), 4) for s, v in regions["regions ever positive"].items()},
+        "top_region_share": {s: round(float(v), 4) for s, v in regions["top region share"].items()},
+        "misses": misses(world, real),
+    }
+
+
+def plot_beside(world: pd.DataFrame, real: pd.DataFrame, caption: str):
+    """One panel per instrument and keyword: the world's and the real tables' distributions over
+    windows (density histograms on common bins), the KS distance in the title."""
+    import matplotlib.pyplot as plt
+
+    distances = keyword_distances(world, real).set_index(["SERIES", "keyword"]).ks
+    figure, axes = plt.subplots(2, 4, figsize=(13, 5.6), constrained_layout=True)
+    for row, series in zip(axes, ("SHARP", "SMARP")):
+        for ax, keyword in zip(row, KEYWORDS):
+            ours, theirs = _values(world[world.SERIES == series], keyword), _values(real[real.SERIES == series], keyword)
+            bins = np.linspace(min(ours.min(), theirs.min()), max(ours.max(), theirs.max()), 40)
+            ax.hist(theirs, bins, density=True, histtype="stepfilled", alpha=0.35, color="0.3", label="real tables")
+            ax.hist(ours, bins, density=True, histtype="step", lw=1.6, color="C1", label="synthetic world")
+            scale = "log10 " if keyword in LOG_KEYWORDS else ""
+            ax.set_title(f"{series} {scale}{keyword}: KS {distances[(series, keyword)]:.3f}", fontsize=9)
+            ax.set_yticks([])
+    axes[0, 0].legend(fontsize=8)
+    figure.suptitle(caption, fontsize=9)
+    return figure
+
+
+def plot_positives_per_region(world: pd.DataFrame, real: pd.DataFrame, caption: str):
+    """Per instrument: the share of regions that flare with at least k positive windows, world and
+    real tables (a region's positives and how they spread decide how noisy a test set is)."""
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    for ax, series in zip(axes, ("SHARP", "SMARP")):
+        for windows, name, style in ((real, "real tables", dict(color="0.3")), (world, "synthetic world", dict(color="C1"))):
+            group = windows[windows.SERIES == series]
+            counts = np.sort(group[group.label].groupby("ARPNUM").size().to_numpy())[::-1]
+            ax.step(counts, np.arange(1, counts.size + 1) / counts.size, where="post", label=f"{name} ({counts.size} regions)", **style)
+        ax.set_xscale("log")
+        ax.set_xlabel("positive windows of a region")
+        ax.set_ylabel("share of flaring regions with at least that many")
+        ax.set_title(series, fontsize=9)
+        ax.legend(fontsize=8)
+    figure.suptitle(caption, fontsize=9)
+    return figure
 
 
 def misses(world: pd.DataFrame, real: pd.DataFrame) -> list[str]:

@@ -34,7 +34,8 @@ from flarelib.seeding import rng_for
 EPOCH = pd.Timestamp("1993-01-01 00:00:00")  # T_REC epoch of the 96-minute series (TAI; UTC here)
 CADENCE_H = 1.6
 MDI_GAP = (pd.Timestamp("1998-06-25"), pd.Timestamp("1998-10-20"))  # SOHO lost, as in the real record
-BAD_QUALITY = 0x00010000  # the quality bit that marks a record unusable in this world
+BAD_QUALITY = 0x00010000
+RELAX_HOURS = 6.0  # a core fades over this long after the flare that spends it  # the quality bit that marks a record unusable in this world
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class WorldSettings:
     b0_rho_power: float = 0.5  # bigger bipoles are stronger
     b0_sigma: float = 0.3  # of ln B0 at a given separation
     p_complex: float = 0.35  # a second bipole emerges into the region
+    p_core: float = 0.3  # a compact sheared core emerges at the inversion line (and stores free energy)
+    core_strength: tuple[float, float] = (0.6, 1.2)  # its amplitude relative to the main bipole's
+    core_rho_deg: tuple[float, float] = (0.5, 0.9)  # its half-separation
     decay_days: tuple[float, float] = (5.0, 15.0)  # e-folding time of the decay, uniform in this range
     fade: float = 1.6  # a region ends this many decay times after its peak (at 20% of it)
     box_margin_deg: float = 3.0  # the tracked box around the flux
@@ -90,19 +94,19 @@ class WorldSettings:
     cycle23_strength: float = 1.0  # cycle 23's bipole amplitudes relative to cycle 24's
     cycle23_size: float = 1.2  # and separations
     # flares: M1.0+ rate from the inversion-line gradient, the flux, emergence, a hidden shear and bursts
-    flare_rate_m: float = 0.014  # M1.0+ flares per day at the reference gradient and flux
-    gradient_ref: float = 100000.0  # G per radian between opposite poles (about 144 G/Mm)
+    flare_rate_m: float = 0.009  # M1.0+ flares per day at the reference gradient and flux
+    gradient_ref: float = 160000.0  # G per radian across the steepest inversion line (about 230 G/Mm)
     flux_ref: float = 1e22  # Mx
     gradient_power: float = 8.0
     flux_power: float = 0.5
     emergence_gain: float = 1.5  # dex of rate per dex of flux growth over 24 h
-    shear_sigma: float = 0.7  # dex: a region's hidden shear, seen by no keyword
-    burst_sigma: float = 0.35  # dex: activity that comes and goes within a day
+    shear_sigma: float = 0.25  # dex: a region's hidden shear, seen by no keyword
+    burst_sigma: float = 0.25  # dex: activity that comes and goes within a day
     burst_hours: float = 12.0  # the bursts' correlation time
     small_flare_rate: float = 0.15  # B- and C-class flares per day, from any region with flux
     max_rate_m: float = 1.0  # M1.0+ flares per day at most
-    depletion: float = 0.01  # an M1.0+ flare spends free energy: the rate drops by this factor
-    recovery_hours: float = 480.0  # and recovers with this time constant
+    depletion: float = 0.3  # an M1.0+ flare spends free energy: the rate drops by this factor
+    recovery_hours: float = 240.0  # and recovers with this time constant
     m_fraction: float = 0.025  # M1.0+ among B1.0+ flares (N(>F) ~ F^-0.8 over two decades)
     background_flare_rate: float = 5e-4  # flares per day per modelled region, from unmodelled ones (no NOAA number)
     p_flare_no_region: float = 0.07
@@ -126,13 +130,16 @@ class Bipole:
     tilt: float  # radians
     t_grow: float  # hours
     t_decay: float  # hours
+    t_relax: float = float("inf")  # a core: the M1.0+ flare that spends its energy (hours since EPOCH)
 
     def state(self, t: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-        """Amplitude and separation at time t: linear growth while the poles separate, then decay."""
+        """Amplitude and separation at time t: linear growth while the poles separate, then decay;
+        a core fades within `RELAX_HOURS` of the flare that relaxes it."""
         age = np.asarray(t, dtype=float) - self.t_emerge
         growing = np.clip(age / self.t_grow, 0.0, 1.0)
         decay = np.exp(-np.clip(age - self.t_grow, 0.0, None) / self.t_decay)
-        amplitude = np.where(age > 0, self.b0 * growing * decay, 0.0)
+        relaxed = np.clip(1.0 - (np.asarray(t, dtype=float) - self.t_relax) / RELAX_HOURS, 0.0, 1.0)
+        amplitude = np.where(age > 0, self.b0 * growing * decay * relaxed, 0.0)
         return amplitude, self.rho_max * (0.35 + 0.65 * growing)
 
 
@@ -148,6 +155,7 @@ class Region:
     half_lat: float
     hmi_scale: float  # HMI's tracker draws a slightly different box
     shear: float = 0.0  # dex of flare rate from the region's hidden shear (no keyword sees it)
+    core: int | None = None  # index in `bipoles` of a compact sheared core at the inversion line
     noaa: list[int] = field(default_factory=list)
 
     def cmd(self, t: np.ndarray | float) -> np.ndarray:
@@ -207,13 +215,22 @@ def _region(rng: np.random.Generator, index: int, t0: float, cycle: int, setting
         angle, distance = rng.uniform(0, 2 * np.pi), np.rad2deg(first.rho_max) * rng.uniform(0.3, 0.9)
         bipoles.append(_bipole(rng, t0 + rng.uniform(12, 96), lat, settings, distance * np.cos(angle),
                                distance * np.sin(angle), anti=rng.uniform() < 0.3, shrink=0.8 * size, strength=strength))
+    core = None
+    if rng.uniform() < settings.p_core:  # a compact, strong, sheared core pressed into the inversion line
+        main = bipoles[0]
+        core = len(bipoles)
+        bipoles.append(Bipole(
+            t_emerge=float(main.t_emerge + rng.uniform(0.2, 1.0) * main.t_grow), dlon=float(main.dlon + rng.normal(0, 0.3)),
+            dlat=float(main.dlat + rng.normal(0, 0.3)), b0=float(main.b0 * rng.uniform(*settings.core_strength)),
+            rho_max=float(np.deg2rad(rng.uniform(*settings.core_rho_deg))), tilt=float(main.tilt + rng.normal(0, 0.5)),
+            t_grow=float(rng.uniform(6, 24)), t_decay=main.t_decay))
     margin = settings.box_margin_deg
     half_lon = max(abs(b.dlon) + 2.0 * 0.56 * np.rad2deg(b.rho_max) for b in bipoles) + margin
     half_lat = max(abs(b.dlat) + 1.6 * 0.56 * np.rad2deg(b.rho_max) for b in bipoles) + margin
     t_end = max(b.t_emerge + b.t_grow + settings.fade * b.t_decay for b in bipoles)
     return Region(index, lat, float(rng.uniform(-150, 80)), float(t0), float(t_end), bipoles,
                   float(half_lon), float(half_lat), float(rng.uniform(0.95, 1.05)),
-                  shear=float(rng.normal(0, settings.shear_sigma)))
+                  shear=float(rng.normal(0, settings.shear_sigma)), core=core)
 
 
 def generate_regions(settings: WorldSettings) -> list[Region]:
@@ -564,3 +581,11 @@ def regions_to_json(regions: list[Region]) -> list[dict]:
 
 def regions_from_json(items: list[dict]) -> list[Region]:
     return [Region(**{**item, "bipoles": [Bipole(**b) for b in item["bipoles"]]}) for item in items]
+
+
+def relax_cores(regions: list[Region], first_m_flares: dict[int, float]) -> None:
+    """Give each core the time of its region's first M1.0+ flare after it emerged: the flare spends
+    the core's free energy and the core fades (`Bipole.t_relax`). The records render it so."""
+    for region in regions:
+        if region.core is not None and region.id in first_m_flares:
+            region.bipoles[region.core].t_relax = float(first_m_flares[region.id])

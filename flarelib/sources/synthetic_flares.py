@@ -12,44 +12,65 @@ Poisson process in time; the catalogue lists them as GOES does, with the injecte
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
 import numpy as np
 import pandas as pd
 
 from flarelib.goes import flux_to_class
 from flarelib.seeding import rng_for
-from flarelib.sources.bipoles import SIZE_FACTOR, peak_field, peak_offset
-from flarelib.sources.synthetic import CADENCE_H, HMI, MDI, Region, WorldSettings, hours, timestamp
+from flarelib.sources.bipoles import SIZE_FACTOR, bmr_field
+from flarelib.sources.synthetic import CADENCE_H, HMI, MDI, Region, WorldSettings, hours, relax_cores, timestamp
 
 RSUN_CM = 6.96e10
 FLUX_PER_B0_RHO2 = SIZE_FACTOR**3 * np.sqrt(np.pi / 2) * RSUN_CM**2  # Eq. 18's unsigned flux / (B0 rho^2)
 
 
-def drivers(region: Region, steps: np.ndarray) -> pd.DataFrame:
-    """The region's visible drivers at each step: inversion-line gradient (G per radian), unsigned
-    flux (Mx) and its growth over 24 hours (dex of flux + 1e21 Mx, zero when shrinking)."""
+def drivers(region: Region, steps: np.ndarray, cdelt_deg: float = 0.12, every: int = 6) -> pd.DataFrame:
+    """The region's drivers at each step: the steepest inversion line of its true radial field (the
+    largest jump between neighbouring pixels of opposite sign, in G per radian, on MDI's pixel), its
+    unsigned flux (Mx), the flux's growth over 24 hours (dex of flux + 1e21 Mx, zero when shrinking),
+    and the hours since the latest bipole reached its peak.
+
+    The gradient is computed every `every` steps on the whole life at once and interpolated between."""
     t = steps * CADENCE_H
-    poles = []  # (polarity field at each step, position of each step) per pole
     flux = np.zeros(t.size)
     for bipole in region.bipoles:
         amplitude, rho = bipole.state(t)
         flux += FLUX_PER_B0_RHO2 * np.abs(amplitude) * rho**2
-        offset = peak_offset(rho)
-        axis = np.array([np.cos(bipole.tilt), np.sin(bipole.tilt)])
-        centre = np.deg2rad([bipole.dlon, bipole.dlat])
-        for side in (1.0, -1.0):  # the leading pole (at +axis) has the sign of -B0
-            position = centre[None, :] + side * offset[:, None] * axis[None, :]
-            poles.append((-side * peak_field(amplitude), position))
-    gradient = np.zeros(t.size)
-    for i, (field_i, at_i) in enumerate(poles):
-        for field_j, at_j in poles[i + 1:]:
-            opposite = field_i * field_j < 0
-            distance = np.maximum(np.hypot(*(at_i - at_j).T), np.deg2rad(0.5))
-            gradient = np.maximum(gradient, np.where(opposite, (np.abs(field_i) + np.abs(field_j)) / distance, 0.0))
+    coarse = t[::every] if t.size else t
+    if coarse.size and coarse[-1] != t[-1]:
+        coarse = np.append(coarse, t[-1])
+    gradient = np.interp(t, coarse, _steepest_inversion_line(region, coarse, cdelt_deg)) if t.size else t
     lag = int(round(24 / CADENCE_H))
-    earlier = np.concatenate([np.full(min(lag, flux.size), flux[0]), flux[:-lag]])[: flux.size]
+    earlier = np.concatenate([np.full(min(lag, flux.size), flux[0] if flux.size else 0.0), flux[:-lag]])[: flux.size]
     # growth in dex, with 1e21 Mx added to both so that a region's first appearance is not infinite growth
     growth = np.clip(np.log10((flux + 1e21) / (earlier + 1e21)), 0.0, None)
     return pd.DataFrame({"gradient": gradient, "flux": flux, "growth": growth})
+
+
+def _steepest_inversion_line(region: Region, t: np.ndarray, cdelt_deg: float) -> np.ndarray:
+    """At each time, the largest |B_i - B_j| / pixel over neighbouring pixels of opposite sign of
+    the region's true radial field (Eq. 18 bipoles, no point-spread), in G per radian: a single
+    bipole gives B0 / rho; opposite poles pressed together give more; poles that overlap and cancel
+    give less, as the observed field shows it."""
+    half_x, half_y = region.half_lon, region.half_lat
+    u = np.deg2rad(np.arange(-half_x, half_x + cdelt_deg / 2, cdelt_deg))
+    v = np.deg2rad(np.arange(-half_y, half_y + cdelt_deg / 2, cdelt_deg))
+    field = np.zeros((t.size, v.size, u.size))
+    for bipole in region.bipoles:
+        amplitude, rho = bipole.state(t)
+        live = amplitude != 0
+        if live.any():
+            phi, lat = u[None, :] - np.deg2rad(bipole.dlon), v[:, None] - np.deg2rad(bipole.dlat)
+            field[live] += bmr_field(phi[None], lat[None], amplitude[live, None, None], rho[live, None, None], bipole.tilt)
+    step = np.deg2rad(cdelt_deg)
+    steepest = np.zeros(t.size)
+    for a, b in ((field[:, :, 1:], field[:, :, :-1]), (field[:, 1:, :], field[:, :-1, :])):
+        jump = np.where(a * b < 0, np.abs(a - b), 0.0)
+        steepest = np.maximum(steepest, jump.reshape(t.size, -1).max(axis=1, initial=0.0) / step)
+    return steepest
 
 
 def _bursts(rng: np.random.Generator, n: int, settings: WorldSettings) -> np.ndarray:
@@ -64,14 +85,14 @@ def _bursts(rng: np.random.Generator, n: int, settings: WorldSettings) -> np.nda
     return out
 
 
-def m_rate(region: Region, steps: np.ndarray, settings: WorldSettings, rng: np.random.Generator) -> np.ndarray:
-    """M1.0+ flares per day at each step (the hidden shear and the bursts included)."""
+def m_rate(region: Region, steps: np.ndarray, settings: WorldSettings, bursts: np.ndarray) -> np.ndarray:
+    """M1.0+ flares per day at each step, the hidden shear and the `bursts` (dex, `_bursts`) included."""
     d = drivers(region, steps)
     active = (d.gradient > 0) & (d.flux > 0)
     log_rate = (np.log10(settings.flare_rate_m)
                 + settings.gradient_power * np.log10(np.maximum(d.gradient, 1.0) / settings.gradient_ref)
                 + settings.flux_power * np.log10(np.maximum(d.flux, 1.0) / settings.flux_ref)
-                + settings.emergence_gain * d.growth + region.shear + _bursts(rng, steps.size, settings))
+                + settings.emergence_gain * d.growth + region.shear + bursts)
     return np.where(active, np.minimum(10 ** log_rate.to_numpy(), settings.max_rate_m), 0.0)
 
 
@@ -87,24 +108,30 @@ def _events(rng: np.random.Generator, rate_per_day: np.ndarray, steps: np.ndarra
     return peaks, _power_law_fluxes(rng, peaks.size)
 
 
-def _depleting_events(rng: np.random.Generator, rate_per_day: np.ndarray, steps: np.ndarray,
-                      settings: WorldSettings) -> tuple[np.ndarray, np.ndarray]:
-    """As `_events`, but each M1.0+ flare spends free energy: the rate drops by the factor
-    `depletion` and recovers with the time constant `recovery_hours`. So a region flares in
-    episodes, as real regions do, rather than at a steady rate for as long as it lives."""
-    peaks, fluxes = [], []
+def _region_events(rng: np.random.Generator, rates: tuple[np.ndarray, np.ndarray], core_from: int,
+                   steps: np.ndarray, settings: WorldSettings) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Flares of all classes of one region, step by step, at `rates[0]` (flares per day) until the
+    first M1.0+ flare from step index `core_from` on spends the core's energy, then at `rates[1]`
+    (the rates without the core; equal where the region has none). Each M1.0+ flare also lowers
+    the rate by `depletion`, recovering with the time constant `recovery_hours`. Returns peak times
+    (hours), peak fluxes, and the time of the flare that relaxed the core (None if none did)."""
+    peaks, fluxes, relaxed = [], [], None
     level, recover = 1.0, np.exp(-CADENCE_H / settings.recovery_hours)
-    expected = rate_per_day * CADENCE_H / 24
     for i in range(steps.size):
         level = 1.0 - (1.0 - level) * recover
-        n = rng.poisson(expected[i] * level) if expected[i] > 0 else 0
+        expected = rates[0 if relaxed is None else 1][i] * CADENCE_H / 24 * level
+        n = rng.poisson(expected) if expected > 0 else 0
         if n:
             flux = _power_law_fluxes(rng, n)
-            peaks.append(steps[i] * CADENCE_H + rng.uniform(0, CADENCE_H, n)), fluxes.append(flux)
-            level *= settings.depletion ** int((flux >= 1e-5).sum())
+            times = steps[i] * CADENCE_H + rng.uniform(0, CADENCE_H, n)
+            peaks.append(times), fluxes.append(flux)
+            strong = flux >= 1e-5
+            if strong.any() and relaxed is None and i >= core_from:
+                relaxed = float(times[strong].min())
+            level *= settings.depletion ** int(strong.sum())
     if not peaks:
-        return np.zeros(0), np.zeros(0)
-    return np.concatenate(peaks), np.concatenate(fluxes)
+        return np.zeros(0), np.zeros(0), relaxed
+    return np.concatenate(peaks), np.concatenate(fluxes), relaxed
 
 
 def _small_events(rng: np.random.Generator, region: Region, steps: np.ndarray,
@@ -119,19 +146,51 @@ def _small_events(rng: np.random.Generator, region: Region, steps: np.ndarray,
     return peaks, 1e-7 * rng.uniform(low, 1.0, peaks.size) ** (-1 / 0.8)
 
 
-def flare_catalogue(regions: list[Region], settings: WorldSettings) -> pd.DataFrame:
+def _without_core(region: Region) -> Region:
+    return dataclasses.replace(region, bipoles=[b for i, b in enumerate(region.bipoles) if i != region.core], core=None)
+
+
+def region_flares(region: Region, settings: WorldSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
+    """One region's flares over its whole life, from its own random stream: peak times (hours), peak
+    fluxes, NOAA numbers (0: none), and when its core relaxed (None: no core, or it never flared).
+
+    The region's rate is that of its field with the core until the first M1.0+ flare after the
+    core emerged, then that of its field without it."""
+    rng = rng_for(settings.seed, "flares", region.id)
+    steps = np.arange(int(region.t_start / CADENCE_H), int(region.t_end / CADENCE_H) + 1)
+    bursts = _bursts(rng, steps.size, settings)
+    if region.core is not None:
+        region = dataclasses.replace(region, bipoles=[dataclasses.replace(b, t_relax=float("inf")) for b in region.bipoles])
+    with_core = m_rate(region, steps, settings, bursts) / settings.m_fraction
+    if region.core is None:
+        rates, core_from = (with_core, with_core), steps.size
+    else:
+        rates = (with_core, m_rate(_without_core(region), steps, settings, bursts) / settings.m_fraction)
+        core_from = int(np.searchsorted(steps * CADENCE_H, region.bipoles[region.core].t_emerge))
+    p, f, relaxed = _region_events(rng, rates, core_from, steps, settings)
+    small_p, small_f = _small_events(rng, region, steps, settings)
+    p, f = np.concatenate([p, small_p]), np.concatenate([f, small_f])
+    return p, f, rng.choice(region.noaa or [0], size=p.size), relaxed
+
+
+def flare_catalogue(regions: list[Region], settings: WorldSettings, workers: int = 1) -> pd.DataFrame:
     """Flares of every region over its whole life (on the disk or not) and from unmodelled regions,
-    as the GOES catalogue lists them: times, class string, NOAA region (blank where none)."""
+    as the GOES catalogue lists them: times, class string, NOAA region (blank where none).
+
+    A region's core relaxes at its first M1.0+ flare: this sets the core's `t_relax` in `regions`,
+    so call it before rendering records. Regions are simulated in `workers` processes (0: one per
+    core); the catalogue does not depend on it."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+        results = [region_flares(region, settings) for region in regions]
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            results = list(pool.map(region_flares, regions, [settings] * len(regions), chunksize=16))
+    relax_cores(regions, {region.id: relaxed for region, (*_, relaxed) in zip(regions, results) if relaxed is not None})
+    peaks, fluxes, noaa = [r[0] for r in results], [r[1] for r in results], [r[2] for r in results]
     rng = rng_for(settings.seed, "flares")
-    peaks, fluxes, noaa = [], [], []
-    for region in regions:
-        steps = np.arange(int(region.t_start / CADENCE_H), int(region.t_end / CADENCE_H) + 1)
-        all_classes = m_rate(region, steps, settings, rng) / settings.m_fraction
-        p, f = _depleting_events(rng, all_classes, steps, settings)
-        small_p, small_f = _small_events(rng, region, steps, settings)
-        p, f = np.concatenate([p, small_p]), np.concatenate([f, small_f])
-        numbers = region.noaa or [0]
-        peaks.append(p), fluxes.append(f), noaa.append(rng.choice(numbers, size=p.size))
     span = np.arange(int(hours(MDI.start) / CADENCE_H), int(hours(HMI.end) / CADENCE_H))
     p, f = _events(rng, np.full(span.size, settings.background_flare_rate * len(regions)), span)
     peaks.append(p), fluxes.append(f), noaa.append(np.zeros(p.size, dtype=int))
