@@ -116,3 +116,13 @@ def test_quiet_to_imminent_sequences_and_folds():
     folds = region_folds(np.arange(1, 101), 5, seed=0)
     assert sorted(pd.Series(folds).value_counts().tolist()) == [20] * 5
     assert folds == region_folds(np.arange(1, 101), 5, seed=0)
+
+
+def test_grid_trends_read_the_probabilitys_direction_with_amplitude_and_separation():
+    import pandas as pd
+
+    grid = pd.DataFrame([{"B0": b, "rho_deg": r, "tilt_deg": 0.0, "probability": b / 1e4 - r / 10}
+                         for b in (2500.0, 5000.0, 10000.0) for r in (2.0, 4.0, 6.0)])
+    trends = attribution.grid_trends(grid).set_index("parameter")
+    assert trends.Spearman.iloc[0] > 0.5 and trends.Spearman.iloc[1] < 0
+    assert trends["mean probability"].iloc[1] == "0.38, 0.18, -0.02"

@@ -169,6 +169,21 @@ def bipole_table(grid: BipoleGrid, size: int) -> tuple[pd.DataFrame, np.ndarray]
     return pd.DataFrame(rows), np.stack(images)
 
 
+def grid_trends(grid: pd.DataFrame) -> pd.DataFrame:
+    """How the CNN's probability over the bipole grid moves with amplitude and with separation: the
+    mean probability at each value of one, averaged over the others, and Spearman's rank correlation
+    of the probability with each (scipy.stats.spearmanr; positive: rises with it)."""
+    from scipy import stats
+
+    rows = []
+    for column, name in (("B0", "amplitude B0 (G)"), ("rho_deg", "half-separation (deg)")):
+        means = grid.groupby(column).probability.mean()
+        rows.append({"parameter": name, "values": ", ".join(f"{v:g}" for v in means.index),
+                     "mean probability": ", ".join(f"{p:.2f}" for p in means),
+                     "Spearman": float(stats.spearmanr(grid[column], grid.probability).statistic)})
+    return pd.DataFrame(rows)
+
+
 # --- Where attribution falls --------------------------------------------------------------------------
 
 def near_inversion_lines(magnetogram: np.ndarray, size: int, cdelt_deg: float, width_px: int = 2) -> np.ndarray:

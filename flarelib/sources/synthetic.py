@@ -51,7 +51,7 @@ class Instrument:
     end: pd.Timestamp
 
 
-MDI = Instrument("MDI", "SMARP", "TARP", 0.12, 1.6, 20.0, 1.05, pd.Timestamp("1996-04-23"), pd.Timestamp("2010-10-28"))
+MDI = Instrument("MDI", "SMARP", "TARP", 0.12, 1.6, 20.0, 1.00, pd.Timestamp("1996-04-23"), pd.Timestamp("2010-10-28"))
 HMI = Instrument("HMI", "SHARP", "HARP", 0.03, 0.9, 7.0, 1.00, pd.Timestamp("2010-05-01"), pd.Timestamp("2020-12-01"))
 INSTRUMENTS = {"MDI": MDI, "HMI": HMI}
 CYCLE_MAXIMA = {23: pd.Timestamp("2001-11-01"), 24: pd.Timestamp("2014-04-01")}
@@ -71,13 +71,13 @@ class WorldSettings:
     regions_cycle24: int = 80
     overlap_regions: int = 10  # forced into May-October 2010, seen by both instruments
     # regions: a bipole's half-separation (deg) and amplitude (G), log-normal and correlated
-    rho_median_deg: float = 2.35
+    rho_median_deg: float = 2.2
     rho_sigma: float = 0.5  # of ln rho
-    b0_median: float = 5300.0  # at the median separation
+    b0_median: float = 5000.0  # at the median separation
     b0_rho_power: float = 0.5  # bigger bipoles are stronger
     b0_sigma: float = 0.3  # of ln B0 at a given separation
     p_complex: float = 0.35  # a second bipole emerges into the region
-    p_core: float = 0.3  # a compact sheared core emerges at the inversion line (and stores free energy)
+    p_core: float = 0.25  # a compact sheared core emerges at the inversion line (and stores free energy)
     core_strength: tuple[float, float] = (0.6, 1.2)  # its amplitude relative to the main bipole's
     core_rho_deg: tuple[float, float] = (0.5, 0.9)  # its half-separation
     decay_days: tuple[float, float] = (5.0, 15.0)  # e-folding time of the decay, uniform in this range
@@ -86,15 +86,15 @@ class WorldSettings:
     # what the instruments see beyond the smooth bipoles: fine structure, relative and absolute (G)
     texture_mdi: float = 0.06  # fine structure relative to the field, at each instrument's pixel
     texture_hmi: float = 0.08
-    texture_floor_mdi: float = 46.0  # fine structure of the weak field (G)
-    texture_floor_hmi: float = 20.0
+    texture_floor_mdi: float = 48.0  # fine structure of the weak field (G)
+    texture_floor_hmi: float = 21.0
     texture_sigma_deg: float = 0.024  # the fine structure's correlation length
     patch_threshold: float = 10.0  # the smoothed field that defines the tracked patch (G)
     patch_dilation: int = 9  # MDI pixels of plage around it
-    cycle23_strength: float = 1.0  # cycle 23's bipole amplitudes relative to cycle 24's
-    cycle23_size: float = 1.2  # and separations
+    cycle23_strength: float = 1.06  # cycle 23's bipole amplitudes relative to cycle 24's
+    cycle23_size: float = 1.28  # and separations
     # flares: M1.0+ rate from the inversion-line gradient, the flux, emergence, a hidden shear and bursts
-    flare_rate_m: float = 0.009  # M1.0+ flares per day at the reference gradient and flux
+    flare_rate_m: float = 0.012  # M1.0+ flares per day at the reference gradient and flux
     gradient_ref: float = 160000.0  # G per radian across the steepest inversion line (about 230 G/Mm)
     flux_ref: float = 1e22  # Mx
     gradient_power: float = 8.0
@@ -105,7 +105,7 @@ class WorldSettings:
     burst_hours: float = 12.0  # the bursts' correlation time
     small_flare_rate: float = 0.15  # B- and C-class flares per day, from any region with flux
     max_rate_m: float = 1.0  # M1.0+ flares per day at most
-    depletion: float = 0.3  # an M1.0+ flare spends free energy: the rate drops by this factor
+    depletion: float = 0.2  # an M1.0+ flare spends free energy: the rate drops by this factor
     recovery_hours: float = 240.0  # and recovers with this time constant
     m_fraction: float = 0.025  # M1.0+ among B1.0+ flares (N(>F) ~ F^-0.8 over two decades)
     background_flare_rate: float = 5e-4  # flares per day per modelled region, from unmodelled ones (no NOAA number)
@@ -541,12 +541,14 @@ def keyword_records(regions: list[Region], settings: WorldSettings, workers: int
 
     workers = workers or os.cpu_count() or 1
     jobs = [(region, instrument, _gaps(settings, instrument)) for instrument in (MDI, HMI) for region in regions]
-    began, step = time.perf_counter(), max(1, len(jobs) // 10)
+    sizes = np.array([record_steps(r, i, g).size for r, i, g in jobs])  # the work, for an honest estimate
+    total, began, reported = int(sizes.sum()), time.perf_counter(), [0]
 
-    def report(done: int) -> None:
-        if progress is not None and (done % step == 0 or done == len(jobs)):
-            progress(f"the synthetic world: {done}/{len(jobs)} region sequences rendered, "
-                     f"{eta(done, len(jobs), time.perf_counter() - began)}")
+    def report(count: int) -> None:
+        done = int(sizes[:count].sum())
+        if progress is not None and (done - reported[0] >= total / 10 or count == len(jobs)):
+            reported[0] = done
+            progress(f"the synthetic world: {done}/{total} records rendered, {eta(done, total, time.perf_counter() - began)}")
 
     tables = []
     if workers == 1:

@@ -1,0 +1,75 @@
+"""What the teaching world and the demo's CNN cost, ours beside a baseline, in one run.
+
+1. A record's keywords: the world's route (every 4th HMI pixel for R_VALUE, the patch and its
+   neighbours for the rest, `synthetic.observe_keywords`) against rendering the whole record and
+   computing its keywords (`observe` + `keywords.compute_keywords`), on the same records of the
+   demo world, per instrument; and the demo world's whole generation, timed.
+2. One CNN training step (batch 64, 32 px, one thread) at the study's 64 filters per convolution and
+   at the demo's 16 (`cnn_channels`).
+
+    .venv/bin/python benchmarks/teaching_world.py [records per instrument, default 300]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from flarelib.compendium.cost import seconds_per_step
+from flarelib.keywords import ON_PATCH, compute_keywords
+from flarelib.sources.build import build_synthetic
+from flarelib.sources.synthetic import HMI, MDI, WorldSettings, generate_regions, observe, observe_keywords, record_steps
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sample_records(regions, instrument, n: int) -> list[tuple]:
+    pairs = [(r, int(s)) for r in regions for s in record_steps(r, instrument, [])]
+    rng = np.random.default_rng(0)
+    return [pairs[i] for i in rng.choice(len(pairs), size=min(n, len(pairs)), replace=False)]
+
+
+def per_record(function, records) -> float:
+    began = time.perf_counter()
+    for region, step in records:
+        function(region, step)
+    return (time.perf_counter() - began) / len(records)
+
+
+def main(n: int) -> None:
+    demo = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())
+    settings = WorldSettings(seed=demo["seed"], regions_cycle23=demo["regions_cycle23"],
+                             regions_cycle24=demo["regions_cycle24"], overlap_regions=demo["overlap_regions"])
+    regions = generate_regions(settings)
+    print(f"One record's keywords, {n} records of the demo world per instrument, one process:")
+    for instrument in (MDI, HMI):
+        records = sample_records(regions, instrument, n)
+
+        def whole(region, step, instrument=instrument):
+            obs = observe(region, instrument, step, settings)
+            mask = (obs.bitmap & ON_PATCH) > 0
+            return compute_keywords(obs.magnetogram, mask, instrument.cdelt_deg) if mask.any() else None
+
+        ours = per_record(lambda r, s, i=instrument: observe_keywords(r, i, s, settings), records)
+        baseline = per_record(whole, records)
+        print(f"  {instrument.name}: ours {ours * 1e3:.2f} ms, whole render + compute_keywords {baseline * 1e3:.2f} ms "
+              f"({baseline / ours:.1f}x)")
+    with tempfile.TemporaryDirectory() as folder:
+        began = time.perf_counter()
+        store = build_synthetic(Path(folder) / "store", settings.seed, settings.regions_cycle23, settings.regions_cycle24,
+                                settings.overlap_regions, workers=0)
+        seconds = time.perf_counter() - began
+    print(f"The demo world ({len(regions)} regions, {len(store.records)} records, all cores): {seconds:.1f} s")
+    print("One CNN training step (batch 64, 32 px, one thread):")
+    steps = {channels: seconds_per_step("CNN", 32, 64, repeats=5, cnn_channels=channels) for channels in (64, 32, 16)}
+    for channels, step in steps.items():
+        print(f"  {channels} filters per convolution: {step * 1e3:.1f} ms ({steps[64] / step:.1f}x cheaper than 64)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 300)
