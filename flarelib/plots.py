@@ -143,7 +143,11 @@ def plot_stacking_tss(stacked, caption: str, metric: str = "TSS") -> plt.Figure:
     datasets = list(dict.fromkeys(stacked.dataset))
     fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.6), sharey=True, squeeze=False)
     for ax, dataset in zip(axes[0], datasets):
-        part = stacked[stacked.dataset == dataset]
+        part = stacked[stacked.dataset == dataset].dropna(subset=[metric])  # a one-class test set has no TSS
+        if part.empty:
+            ax.text(0.5, 0.5, f"no {metric}:\nno test set with both classes", ha="center", va="center", transform=ax.transAxes)
+            ax.set_title(dataset, fontsize=9)
+            continue
         sns.boxplot(data=part, x="method", y=metric, order=list(STACKING_METHODS), ax=ax, color="#9ecae1", fliersize=2)
         sns.stripplot(data=part, x="method", y=metric, order=list(STACKING_METHODS), ax=ax, color="k", size=2.5)
         ax.set_title(dataset, fontsize=9)
@@ -158,8 +162,11 @@ def plot_alphas(stacked, caption: str) -> plt.Figure:
     """Figure 10: the fitted weight alpha of the LSTM, per criterion and dataset."""
     import seaborn as sns
 
-    part = stacked[stacked.method.isin(["CROSS_ENTROPY", "BSS", "AUC", "TSS"])]
+    part = stacked[stacked.method.isin(["CROSS_ENTROPY", "BSS", "AUC", "TSS"])].dropna(subset=["alpha"])
     fig, ax = plt.subplots(figsize=(8, 3.6))
+    if part.empty:
+        ax.text(0.5, 0.5, "no fitted weights: no validation set with both classes", ha="center", va="center", transform=ax.transAxes)
+        return fig
     sns.boxplot(data=part, x="dataset", y="alpha", hue="method", ax=ax, fliersize=2)
     ax.axhline(0.5, color="grey", lw=0.6, ls=":")
     ax.set(ylim=(-0.02, 1.02), ylabel="alpha (weight of the LSTM)", xlabel="")

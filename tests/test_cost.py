@@ -22,7 +22,7 @@ def test_training_sizes_come_from_a_finished_chapter_03_or_the_study(tmp_path):
 def test_the_estimate_is_cells_times_steps_times_seconds_over_workers(monkeypatch):
     params, _ = load_params("paper", ["workers=2", "datasets=[SHARP_ONLY, FUSED_SHARP]", "n_experiments=10"])
     monkeypatch.setattr(cost, "device", lambda: __import__("torch").device("cpu"))
-    monkeypatch.setattr(cost, "seconds_per_step", lambda model, size, batch: {"LSTM": 0.01, "CNN": 2.0}[model])
+    monkeypatch.setattr(cost, "seconds_per_step", lambda model, size, batch, cnn_channels=64: {"LSTM": 0.01, "CNN": 2.0}[model])
     found = cost.estimate(params)
     steps = (56 + 200) / 2 * 20  # ceil(3548 / 64) and ceil(12750 / 64) batches, 20 epochs
     assert found.per_model["CNN"]["steps"] == steps

@@ -119,3 +119,20 @@ def test_training_settings_come_from_a_runs_parameters():
     params = {"max_epochs": 7, "lstm_patience": 3, "cnn_patience": 9, "batch_size": 16, "learning_rate": 0.01, "seed": 4}
     assert TrainSettings.from_params(params, "LSTM") == TrainSettings(7, 3, 16, 0.01, 4)
     assert TrainSettings.from_params(params, "CNN", seed=11) == TrainSettings(7, 9, 16, 0.01, 11)
+
+
+def test_the_cnn_width_is_a_parameter_and_a_checkpoint_carries_its_own(tmp_path):
+    import torch
+
+    from flarelib.models import build_model
+    from flarelib.operational.real_rate import load_model
+    from flarelib.training import TrainSettings
+
+    narrow = build_model("CNN", 32, cnn_channels=16)
+    assert narrow.features[0].weight.shape[0] == 16 and build_model("CNN", 32).features[0].weight.shape[0] == 64
+    torch.save(narrow.state_dict(), tmp_path / "checkpoint.pt")
+    loaded = load_model(tmp_path, "CNN", 32)
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), narrow.state_dict().values()))
+    base = dict(max_epochs=3, cnn_patience=2, batch_size=8, learning_rate=1e-3, seed=0)
+    assert TrainSettings.from_params(base, "CNN").cnn_channels == 64
+    assert TrainSettings.from_params({**base, "cnn_channels": 16}, "CNN").cnn_channels == 16

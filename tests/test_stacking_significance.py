@@ -197,3 +197,19 @@ def test_finding1_says_which_label_sets_reach_significance():
     (line,) = significance.finding1_by_labels(both)
     assert line == ("TSS FUSED_SHARP > SHARP_ONLY: our labels: t = 1.00, p = 0.170 (not significant); the authors' "
                     "labels: t = 2.96, p = 0.008 (significant); the study: t = 2.51, p = 0.017.")
+
+
+def test_stacking_figures_show_a_dataset_without_scores_instead_of_failing():
+    """A small world can leave a test set with one class: its TSS is undefined, the figure says so."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from flarelib import plots
+
+    rows = [{"method": m, "alpha": 0.5 if m in ("CROSS_ENTROPY", "TSS") else float("nan"), "TSS": float("nan") if d == "SHARP_ONLY" else 0.7,
+             "dataset": d, "seed": s} for d in ("SHARP_ONLY", "FUSED_SHARP") for s in (0, 1) for m in plots.STACKING_METHODS]
+    figure = plots.plot_stacking_tss(pd.DataFrame(rows), "caption")
+    assert "no test set with both classes" in figure.axes[0].texts[0].get_text()
+    plots.plot_alphas(pd.DataFrame(rows).assign(alpha=float("nan")), "caption")
