@@ -64,7 +64,8 @@ def main(n: int) -> None:
         store = build_synthetic(Path(folder) / "store", settings.seed, settings.regions_cycle23, settings.regions_cycle24,
                                 settings.overlap_regions, workers=0)
         seconds = time.perf_counter() - began
-    print(f"The demo world ({len(regions)} regions, {len(store.records)} records, all cores): {seconds:.1f} s")
+        records = len(store.records)
+    print(f"The demo world ({len(regions)} regions, {records} records, all cores): {seconds:.1f} s")
     print("One CNN training step (batch 64, 32 px, one thread):")
     steps = {channels: seconds_per_step("CNN", 32, 64, repeats=5, cnn_channels=channels) for channels in (64, 32, 16)}
     for channels, step in steps.items():
