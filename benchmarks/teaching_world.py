@@ -23,7 +23,8 @@ import yaml
 from flarelib.compendium.cost import seconds_per_step
 from flarelib.keywords import ON_PATCH, compute_keywords
 from flarelib.sources.build import build_synthetic
-from flarelib.sources.synthetic import HMI, MDI, WorldSettings, generate_regions, observe, observe_keywords, record_steps
+from flarelib.sources.synthetic import HMI, MDI, WorldSettings, generate_regions, record_steps
+from flarelib.sources.synthetic_render import observe, observe_keywords
 
 ROOT = Path(__file__).resolve().parents[1]
 

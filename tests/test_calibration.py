@@ -10,6 +10,7 @@ import pytest
 import yaml
 from scipy import stats
 
+from flarelib.schema import KEYWORDS
 from flarelib.sources import calibration
 from flarelib.sources import window_tables as wt
 from tests.conftest import ROOT, SHARED_DATA
@@ -22,7 +23,7 @@ def _windows(series: str, regions: dict[int, tuple[int, int]], keyword_scale: fl
         rows += [{"SERIES": series, "ARPNUM": arpnum, "label": label} for label in [True] * positive + [False] * negative]
     table = pd.DataFrame(rows)
     rng = np.random.default_rng(arpnum)
-    for keyword in calibration.KEYWORDS:
+    for keyword in KEYWORDS:
         table[keyword] = keyword_scale * rng.lognormal(3, 1, len(table))
     return table
 
@@ -44,7 +45,7 @@ def test_keyword_distances_are_scipys_ks_in_the_stated_scale():
     real = _windows("SHARP", {2: (5, 195)}, keyword_scale=3.0)
     both = pd.concat([world, real.assign(SERIES="SMARP")])  # SMARP rows make the second instrument present
     distances = calibration.keyword_distances(both, pd.concat([real, real.assign(SERIES="SMARP")])).set_index(["SERIES", "keyword"])
-    for keyword in calibration.KEYWORDS:
+    for keyword in KEYWORDS:
         transform = np.log10 if keyword in calibration.LOG_KEYWORDS else (lambda x: x)
         expected = stats.ks_2samp(transform(world[keyword]), transform(real[keyword])).statistic
         assert distances.loc[("SHARP", keyword), "ks"] == pytest.approx(expected)

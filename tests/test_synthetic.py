@@ -10,7 +10,8 @@ import pytest
 from flarelib.sources.build import build_synthetic, filter_store
 from flarelib.keywords import ON_PATCH, compute_keywords
 from flarelib.sampling import label_records
-from flarelib.sources.synthetic import HMI, MDI, MDI_GAP, WorldSettings, generate_regions, observe
+from flarelib.sources.synthetic import HMI, MDI, MDI_GAP, WorldSettings, generate_regions
+from flarelib.sources.synthetic_render import observe
 from flarelib.sources.synthetic_flares import flare_catalogue
 
 SMALL = WorldSettings(seed=3, regions_cycle23=6, regions_cycle24=5, overlap_regions=3)
@@ -106,7 +107,8 @@ def test_the_event_rate_is_in_the_studys_range(medium_store):
 def test_keywords_from_the_patch_and_lattice_equal_those_of_the_whole_render():
     """The world computes a record's keywords without rendering its whole box; they must be the
     keywords `flarelib.keywords` gives on the whole rendered record, boxes that jump and NaN rows included."""
-    from flarelib.sources.synthetic import observe_keywords, record_steps
+    from flarelib.sources.synthetic import record_steps
+    from flarelib.sources.synthetic_render import observe_keywords
 
     settings = WorldSettings(seed=5, regions_cycle23=4, regions_cycle24=4, overlap_regions=2, p_size_jump=0.3, p_nan_pixels=0.1)
     compared = 0
@@ -133,7 +135,6 @@ def test_the_m_flare_rate_rises_with_field_strength_and_falls_with_separation():
     wider one (a gentler inversion line) flares less, though it holds more flux."""
     from flarelib.sources.synthetic import Bipole, Region
     from flarelib.sources.synthetic_flares import drivers, m_rate
-    from flarelib.seeding import rng_for
 
     calm = WorldSettings(burst_sigma=0.0)
 

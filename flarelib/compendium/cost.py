@@ -27,7 +27,16 @@ INPUT_SHAPES = {"LSTM": lambda size: (16, 4), "CNN": lambda size: (size, size)}
 
 
 def seconds_per_step(model_name: str, image_size: int, batch_size: int, repeats: int = 2, cnn_channels: int = 64) -> float:
-    """One training step (forward, backward, Adam) of a model on a batch, timed on this device."""
+    """One training step (forward, backward, Adam) of a model on a batch, timed on this device.
+
+    Parameters
+    ----------
+    model_name : "LSTM" or "CNN".
+    image_size : the CNN's input size.
+    batch_size : windows per step.
+    repeats : steps timed (after one warm-up).
+    cnn_channels : the CNN's filters per convolution.
+    """
     where = device()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

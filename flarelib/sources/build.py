@@ -26,7 +26,8 @@ def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle
     progress : hears how far the rendering has come.
     constants : other values of the world's constants (`WorldSettings`), for calibration studies.
     """
-    from flarelib.sources.synthetic import WorldSettings, generate_regions, keyword_records, regions_to_json
+    from flarelib.sources.synthetic import WorldSettings, generate_regions, regions_to_json
+    from flarelib.sources.synthetic_render import keyword_records
     from flarelib.sources.synthetic_flares import flare_catalogue
 
     settings = WorldSettings(seed=seed, regions_cycle23=regions_cycle23, regions_cycle24=regions_cycle24,

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-KEYWORDS = ["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]
+from flarelib.schema import KEYWORDS
+
 LOG_KEYWORDS = {"USFLUXL", "AREA"}  # skewed: compared in log10
 TARGETS = {"ks": 0.15, "event_rate": {"SHARP": 0.041, "SMARP": 0.034}, "event_rate_tolerance": 0.15,
            "regions_positive": 0.10, "top_region_share": 0.05}
@@ -97,7 +98,7 @@ def calibration_table(world: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
     return both.swaplevel().sort_index()
 
 
-def summary(world: pd.DataFrame, real: pd.DataFrame) -> dict:
+def calibration_summary(world: pd.DataFrame, real: pd.DataFrame) -> dict:
     """The calibration's numbers for a chapter record: KS per instrument and keyword, and the
     world's event rates, share of regions ever positive and largest region's share."""
     distances = keyword_distances(world, real)

@@ -134,7 +134,8 @@ class Store:
             raise StoreError(f"no record {series} {arpnum} at {t_rec} in {self.folder}")
         row = rows.iloc[0]
         if self.source == "synthetic":
-            from flarelib.sources.synthetic import CADENCE_H, EPOCH, INSTRUMENTS, observe
+            from flarelib.sources.synthetic import CADENCE_H, EPOCH, INSTRUMENTS
+            from flarelib.sources.synthetic_render import observe
 
             settings, regions = self._world
             instrument = next(i for i in INSTRUMENTS.values() if i.series == series)

@@ -150,7 +150,7 @@ def _without_core(region: Region) -> Region:
     return dataclasses.replace(region, bipoles=[b for i, b in enumerate(region.bipoles) if i != region.core], core=None)
 
 
-def region_flares(region: Region, settings: WorldSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
+def simulate_region(region: Region, settings: WorldSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray, float | None]:
     """One region's flares over its whole life, from its own random stream: peak times (hours), peak
     fluxes, NOAA numbers (0: none), and when its core relaxed (None: no core, or it never flared).
 
@@ -184,10 +184,10 @@ def flare_catalogue(regions: list[Region], settings: WorldSettings, workers: int
 
     workers = workers or os.cpu_count() or 1
     if workers == 1:
-        results = [region_flares(region, settings) for region in regions]
+        results = [simulate_region(region, settings) for region in regions]
     else:
         with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(region_flares, regions, [settings] * len(regions), chunksize=16))
+            results = list(pool.map(simulate_region, regions, [settings] * len(regions), chunksize=16))
     relax_cores(regions, {region.id: relaxed for region, (*_, relaxed) in zip(regions, results) if relaxed is not None})
     peaks, fluxes, noaa = [r[0] for r in results], [r[1] for r in results], [r[2] for r in results]
     rng = rng_for(settings.seed, "flares")
