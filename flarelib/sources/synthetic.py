@@ -1,17 +1,19 @@
 """The embedded synthetic world: seeded active regions seen by two instrument models.
 
 A teaching and testing world, not the Sun. One underlying photospheric field per region, built from
-Yeates (2020) bipolar magnetic regions that emerge, separate, decay and sometimes collide, rotates
-across the disk; an MDI-like and an HMI-like instrument observe it (pixel scale, point-spread,
-noise, gain) during their real mission spans, so May-October 2010 has co-temporal pairs. Flares
-come from a hazard that rises with the flux near strong-field inversion lines (Schrijver's R of the
-true field) and its growth; classes follow a power law (`flarelib.sources.synthetic_flares`). The imperfections the study's rules exist
-for are injected on purpose: bad quality, NaN pixels, boxes that change size, missing keywords,
-data gaps, regions with no or two NOAA numbers, flares with no region or an unknown class.
+Yeates (2020) bipolar magnetic regions that emerge, separate, decay and sometimes collide (and in some
+regions a compact sheared core at the inversion line), rotates across the disk; an MDI-like and an
+HMI-like instrument observe it (pixel scale, point-spread, fine structure, noise, gain) during their
+real mission spans, so May-October 2010 has co-temporal pairs. Flares come from the steepest inversion
+line of the true field, the flux and its growth, a hidden shear and bursts, and a core relaxes at its
+first M flare (`flarelib.sources.synthetic_flares`). The constants are fitted to the study authors'
+window tables (`flarelib.sources.calibration`). The imperfections the study's rules exist for are
+injected on purpose: bad quality, NaN pixels, boxes that change size, missing keywords, data gaps,
+regions with no or two NOAA numbers, flares with no region or an unknown class.
 
 Everything is a deterministic function of the settings: a record's magnetogram is re-rendered on
-demand from the region's parameters (so the store stays small and reads are lazy) and is identical
-to the one its keywords were computed from.
+demand from the region's parameters (`flarelib.sources.synthetic_render`, so the store stays small and
+reads are lazy) and is identical to the one its keywords were computed from.
 """
 
 from __future__ import annotations
