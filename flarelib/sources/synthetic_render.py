@@ -206,7 +206,7 @@ def observe_keywords(region: Region, instrument: Instrument, step: int, settings
     flags = Observation(np.broadcast_to(np.float32(0), (shape[0], width)), np.empty(0, np.int16), draws.quality, draws.nan_keyword)
     if draws.nan_row is not None:
         obs = observe(region, instrument, step, settings)
-        return Observation(obs.magnetogram, obs.bitmap, obs.quality, obs.nan_keyword), record_keywords(obs, instrument.cdelt_deg)
+        return obs, record_keywords(obs, instrument.cdelt_deg)
     coarse_cols = slice(0, width, factor)
     on_lattice = _observed(lattice[:, : len(range(0, width, factor))], patch[::factor, ::factor], instrument, grid,
                            draws, settings, slice(None, None, factor), coarse_cols)
