@@ -4,7 +4,10 @@
    neighbours for the rest, `synthetic.observe_keywords`) against rendering the whole record and
    computing its keywords (`observe` + `keywords.compute_keywords`), on the same records of the
    demo world, per instrument; and the demo world's whole generation, timed.
-2. One CNN training step (batch 64, 32 px, one thread) at the study's 64 filters per convolution and
+2. A window's CNN input (chapters 03, 08 and 09 make tens of thousands): ours (only the pixels the
+   4x subsampling keeps, the record found by a dictionary) against the whole record found by
+   comparing the table's rows, then `cnn_input`, on the same records of the demo world.
+3. One CNN training step (batch 64, 32 px, one thread) at the study's 64 filters per convolution and
    at the demo's 16 (`cnn_channels`).
 
     .venv/bin/python benchmarks/teaching_world.py [records per instrument, default 300]
@@ -18,12 +21,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
 
 from flarelib.compendium.cost import seconds_per_step
+from flarelib.images import cnn_input, last_record_images
 from flarelib.keywords import ON_PATCH, compute_keywords
 from flarelib.sources.build import build_synthetic
-from flarelib.sources.synthetic import HMI, MDI, WorldSettings, generate_regions, record_steps
+from flarelib.sources.synthetic import CADENCE_H, EPOCH, HMI, MDI, WorldSettings, generate_regions, record_steps
 from flarelib.sources.synthetic_render import observe, observe_keywords
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +45,32 @@ def per_record(function, records) -> float:
     for region, step in records:
         function(region, step)
     return (time.perf_counter() - began) / len(records)
+
+
+def whole_record_input(store, row) -> np.ndarray:
+    """The CNN input as it was made before: the record found by comparing every row, rendered whole."""
+    table = store.records
+    match = table[(table.SERIES == row.SERIES) & (table.ARPNUM == row.ARPNUM) & (table.T_REC == row.end)].iloc[0]
+    settings, regions = store._world
+    instrument = MDI if row.SERIES == "SMARP" else HMI
+    step = int(round((match.T_REC - EPOCH) / pd.Timedelta(hours=CADENCE_H)))
+    return cnn_input(np.nan_to_num(observe(regions[int(match.REGION)], instrument, step, settings).magnetogram), row.SERIES, 32)
+
+
+def cnn_inputs(store, n: int) -> None:
+    print(f"A window's CNN input at 32 px, {n} records per series (every 4th record of consecutive regions, as windows come):")
+    store._record_rows  # the dictionary is made once per store, as in a chapter
+    for series in ("SHARP", "SMARP"):
+        table = store.records[store.records.SERIES == series]
+        rows = table.iloc[len(table) // 3 :: 4].head(n).rename(columns={"T_REC": "end"})
+        began = time.perf_counter()
+        ours = last_record_images(store, rows, 32)
+        mine = (time.perf_counter() - began) / n
+        began = time.perf_counter()
+        before = np.stack([whole_record_input(store, row) for row in rows.itertuples()])
+        baseline = (time.perf_counter() - began) / n
+        assert np.array_equal(ours, before)
+        print(f"  {series}: ours {mine * 1e3:.2f} ms, whole record {baseline * 1e3:.2f} ms ({baseline / mine:.1f}x), the same inputs")
 
 
 def main(n: int) -> None:
@@ -66,7 +97,8 @@ def main(n: int) -> None:
                                 settings.overlap_regions, workers=0)
         seconds = time.perf_counter() - began
         records = len(store.records)
-    print(f"The demo world ({len(regions)} regions, {records} records, all cores): {seconds:.1f} s")
+        print(f"The demo world ({len(regions)} regions, {records} records, all cores): {seconds:.1f} s")
+        cnn_inputs(store, n)
     print("One CNN training step (batch 64, 32 px, one thread):")
     steps = {channels: seconds_per_step("CNN", 32, 64, repeats=5, cnn_channels=channels) for channels in (64, 32, 16)}
     for channels, step in steps.items():

@@ -27,11 +27,15 @@ def cnn_input(field: np.ndarray, series: str, size: int) -> np.ndarray:
 
 
 def last_record_images(store, rows: pd.DataFrame, size: int) -> np.ndarray:
-    """The CNN input of each window (its last record), rendered or read once per record."""
+    """The CNN input of each window (its last record), rendered or read once per record; only the
+    pixels the subsampling keeps are asked of the store (the same input, `cnn_input`, for less),
+    and region by region, so that a region's rendering grid is made once."""
     out = np.empty((len(rows), size, size), dtype=np.float32)
-    for i, row in enumerate(tqdm(rows.itertuples(), total=len(rows), desc="images", disable=None)):
-        field, _ = store.magnetogram(row.SERIES, row.ARPNUM, row.end)
-        out[i] = cnn_input(np.nan_to_num(field), row.SERIES, size)
+    order = np.lexsort((rows.end.to_numpy(), rows.ARPNUM.to_numpy(), rows.SERIES.to_numpy()))
+    series, arpnums, ends = rows.SERIES.to_numpy(), rows.ARPNUM.to_numpy(), rows.end.to_numpy()
+    for i in tqdm(order, desc="images", disable=None):
+        field, _ = store.magnetogram(series[i], arpnums[i], pd.Timestamp(ends[i]), every=SUBSAMPLE[series[i]])
+        out[i] = resize(np.nan_to_num(field), size)
     return out
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from flarelib.sources.build import build_synthetic, filter_store
+from flarelib.sources.store import StoreError
 from flarelib.keywords import ON_PATCH, compute_keywords
 from flarelib.sampling import label_records
 from flarelib.sources.synthetic import HMI, MDI, MDI_GAP, WorldSettings, generate_regions
@@ -128,6 +129,33 @@ def test_keywords_from_the_patch_and_lattice_equal_those_of_the_whole_render():
                     assert keywords[key] == pytest.approx(value, rel=1e-6, abs=1e-9), (region.id, instrument.name, step, key)
                 compared += 1
     assert compared > 40
+
+
+def test_a_record_rendered_on_every_fourth_pixel_is_the_whole_record_subsampled(small_store):
+    """The CNN reads HMI subsampled 4x, so the world renders only those pixels: they must be the
+    whole render's, bit for bit, boxes that jump and NaN rows included, and so must the CNN inputs."""
+    from flarelib.images import cnn_input, last_record_images
+    from flarelib.sources.synthetic import record_steps
+    from flarelib.sources.synthetic_render import canvas
+
+    settings = WorldSettings(seed=5, regions_cycle23=4, regions_cycle24=4, overlap_regions=2, p_size_jump=0.3, p_nan_pixels=0.3)
+    flaws = {"cut": 0, "nan": 0}
+    for region in generate_regions(settings):
+        for instrument in (MDI, HMI):
+            for step in record_steps(region, instrument, [])[::7]:
+                whole = observe(region, instrument, int(step), settings)
+                for every in (4, 3):
+                    part = observe(region, instrument, int(step), settings, every=every)
+                    np.testing.assert_array_equal(part.magnetogram, whole.magnetogram[::every, ::every])
+                    np.testing.assert_array_equal(part.bitmap, whole.bitmap[::every, ::every])
+                flaws["nan"] += bool(np.isnan(whole.magnetogram).any())
+                flaws["cut"] += whole.magnetogram.shape[1] < canvas(region, instrument, settings).u.size
+    assert flaws["nan"] > 5 and flaws["cut"] > 5, flaws
+    rows = small_store.records.sample(12, random_state=1).rename(columns={"T_REC": "end"})
+    expected = [cnn_input(np.nan_to_num(small_store.magnetogram(r.SERIES, r.ARPNUM, r.end)[0]), r.SERIES, 16) for r in rows.itertuples()]
+    np.testing.assert_array_equal(last_record_images(small_store, rows, 16), np.stack(expected))
+    with pytest.raises(StoreError, match="no record SHARP 999 at 2012-03-07"):
+        small_store.magnetogram("SHARP", 999, pd.Timestamp("2012-03-07"))
 
 
 def test_the_m_flare_rate_rises_with_field_strength_and_falls_with_separation():

@@ -125,14 +125,27 @@ class Store:
         world = json.loads((self.folder / "world.json").read_text())
         return WorldSettings(**world["settings"]), regions_from_json(world["regions"])
 
-    def magnetogram(self, series: str, arpnum: int, t_rec: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
-        """The line-of-sight magnetogram (G) and bitmap of one record."""
-        rows = self.records[(self.records.SERIES == series) & (self.records.ARPNUM == arpnum) & (self.records.T_REC == t_rec)]
+    @cached_property
+    def _record_rows(self) -> dict[tuple[str, int, pd.Timestamp], int]:
+        """(SERIES, ARPNUM, T_REC) -> row position: a record found in a dictionary, not by comparing
+        every row's strings (which cost more than rendering a record); the first of duplicates."""
+        table = self.records
+        keys = list(zip(table.SERIES, table.ARPNUM.astype(int), table.T_REC))
+        return {key: i for i, key in reversed(list(enumerate(keys)))}
+
+    def record(self, series: str, arpnum: int, t_rec: pd.Timestamp) -> pd.Series:
+        """One record's row; a clear error naming it when the store has none."""
+        position = self._record_rows.get((series, int(arpnum), pd.Timestamp(t_rec)))
+        if position is None:
+            raise StoreError(f"no record {series} {arpnum} at {t_rec} in {self.folder}")
+        return self.records.iloc[position]
+
+    def magnetogram(self, series: str, arpnum: int, t_rec: pd.Timestamp, every: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """The line-of-sight magnetogram (G) and bitmap of one record; with `every` > 1, only every
+        `every`-th pixel of both (the synthetic world then renders just those)."""
         if not self.has_magnetograms:
             raise StoreError(f"the {self.source} store in {self.folder} has keywords only, no magnetograms")
-        if rows.empty:
-            raise StoreError(f"no record {series} {arpnum} at {t_rec} in {self.folder}")
-        row = rows.iloc[0]
+        row = self.record(series, arpnum, t_rec)
         if self.source == "synthetic":
             from flarelib.sources.synthetic import CADENCE_H, EPOCH, INSTRUMENTS
             from flarelib.sources.synthetic_render import observe
@@ -140,16 +153,16 @@ class Store:
             settings, regions = self._world
             instrument = next(i for i in INSTRUMENTS.values() if i.series == series)
             step = int(round((row.T_REC - EPOCH) / pd.Timedelta(hours=CADENCE_H)))
-            obs = observe(regions[int(row.REGION)], instrument, step, settings)
+            obs = observe(regions[int(row.REGION)], instrument, step, settings, every=every)
             return obs.magnetogram, obs.bitmap
         from flarelib.sources.fitsio import read_cutout
 
-        return read_cutout(self.folder / row.FILE, self.folder / row.BITMAP_FILE)
-
+        field_, bitmap = read_cutout(self.folder / row.FILE, self.folder / row.BITMAP_FILE)
+        return field_[::every, ::every], bitmap[::every, ::every]
 
     def pixel_grid(self, series: str, arpnum: int, t_rec: pd.Timestamp, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """Longitude from central meridian and latitude (degrees) of the columns and rows of a cutout."""
-        row = self.records[(self.records.SERIES == series) & (self.records.ARPNUM == arpnum) & (self.records.T_REC == t_rec)].iloc[0]
+        row = self.record(series, arpnum, t_rec)
         if self.source == "synthetic":
             from flarelib.sources.synthetic import INSTRUMENTS
 
