@@ -97,15 +97,20 @@ def r_value(bl: np.ndarray, cdelt_deg: float, settings: RSettings = RSettings())
     cutouts), so that SHARP and SMARP values are comparable."""
     factor = max(1, int(round(MDI_PIXEL_DEG / cdelt_deg)))
     field = sample(bl, factor)
-    mask = inversion_line_mask(field, settings)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return r_from_lines(field, inversion_line_mask(field, settings), settings)
+
+
+def r_from_lines(field: np.ndarray, lines: np.ndarray, settings: RSettings = RSettings()) -> float:
+    """R of a field on MDI's pixel given its inversion-line mask (`inversion_line_mask`): log10 of
+    the unsigned field weighted by the smoothed mask, 0 without an inversion line or below 1 G."""
+    rows, cols = np.flatnonzero(lines.any(axis=1)), np.flatnonzero(lines.any(axis=0))
     if not rows.size:  # no strong-field inversion line: the sum is zero (and the smoothing needless)
         return 0.0
     # The weight is zero beyond the kernel's reach of the mask, and inside that reach a crop sees
     # exactly the pixels the whole image would: smoothing the crop gives the same numbers, faster.
     reach = _kernel_radius(settings)
     box = (slice(max(rows[0] - reach, 0), rows[-1] + reach + 1), slice(max(cols[0] - reach, 0), cols[-1] + reach + 1))
-    total = float(np.sum(np.abs(np.nan_to_num(field[box])) * _smoothed(mask[box], settings)))
+    total = float(np.sum(np.abs(np.nan_to_num(field[box])) * _smoothed(lines[box], settings)))
     return float(np.log10(total)) if total >= 1.0 else 0.0
 
 

@@ -2,9 +2,10 @@
 
 A record is the line-of-sight field of the region's bipoles (blurred by the point-spread in closed
 form), fine structure inside the tracked patch, and noise; its keywords are those
-`flarelib.keywords` computes from it. `observe` renders a whole record (what a chapter reads);
-`observe_keywords` computes the same keywords from only the pixels they depend on, each rendered
-exactly as in the whole record, which is how the world is made quickly (`keyword_records`).
+`flarelib.keywords` computes from it. `observe` renders a whole record (what a chapter reads), or
+only every 4th pixel of it (what the CNN reads); `chunk_keywords` computes the same keywords from
+only the pixels they depend on, each rendered exactly as in the whole record, for several records
+of a region at once, which is how the world is made quickly (`keyword_records`).
 """
 
 from __future__ import annotations
@@ -19,41 +20,11 @@ import pandas as pd
 from scipy import ndimage
 
 from flarelib.images import SUBSAMPLE, subsample
-from flarelib.keywords import ON_PATCH, area_mh, compute_keywords, pixel_area_cm2, r_value
+from flarelib.keywords import ON_PATCH, RSettings, area_mh, compute_keywords, pixel_area_cm2, r_from_lines, r_value
 from flarelib.seeding import rng_for
 from flarelib.sources.bipoles import SIZE_FACTOR
 from flarelib.sources.synthetic import (BAD_QUALITY, CADENCE_H, HMI, MDI, Bipole, Instrument, Region, WorldSettings,
                                         _gaps, record_steps, step_time)
-
-
-def blurred_bipole(bipole: Bipole, t: float, u: np.ndarray, v: np.ndarray, psf_rad: float) -> np.ndarray | None:
-    """The bipole's radial field (G) at time t seen through a Gaussian point-spread of `psf_rad`.
-
-    `u`, `v` are the pixels' longitude and latitude offsets from the region centre (radians, a row
-    and a column). Eq. 18 is x exp(-x^2/2sx^2 - y^2/2sy^2) on the bipole's tilted axes with
-    sx^2 = (a rho)^2/2 and sy^2 = (a rho)^2/4: a derivative of a Gaussian, so its convolution with a
-    Gaussian point-spread is one in closed form, with the widths widened by the point-spread.
-    Exact, and no image convolution: the cheap route to every record of the world.
-
-    Parameters
-    ----------
-    bipole : the bipole.
-    t : hours since EPOCH.
-    u, v : the pixels' offsets from the region centre in longitude (a row) and latitude (a column), radians.
-    psf_rad : the point-spread's Gaussian sigma (radians).
-    """
-    amplitude, rho = bipole.state(t)
-    amplitude, rho = float(amplitude), float(rho)
-    if amplitude == 0.0:
-        return None
-    sx2, sy2 = (SIZE_FACTOR * rho) ** 2 / 2, (SIZE_FACTOR * rho) ** 2 / 4
-    wx2, wy2 = sx2 + psf_rad**2, sy2 + psf_rad**2
-    scale = -amplitude / rho * (sx2 / wx2) ** 1.5 * (sy2 / wy2) ** 0.5
-    cos, sin = np.float32(np.cos(bipole.tilt)), np.float32(np.sin(bipole.tilt))
-    du, dv = u - np.float32(np.deg2rad(bipole.dlon)), v - np.float32(np.deg2rad(bipole.dlat))
-    along = cos * du[None, :] + sin * dv[:, None]
-    across = -sin * du[None, :] + cos * dv[:, None]
-    return np.float32(scale) * along * np.exp(along * along * np.float32(-0.5 / wx2) + across * across * np.float32(-0.5 / wy2))
 
 
 @dataclass(frozen=True)
@@ -102,15 +73,6 @@ class Observation:
     nan_keyword: str | None  # the keyword this record lost, if any
 
 
-def _patch(lattice: np.ndarray, shape: tuple[int, int], factor: int, threshold: float, dilation: int) -> np.ndarray:
-    """The tracked patch: where the smoothed noise-free field stands above the threshold, found on
-    MDI's pixel (`lattice`: every 4th HMI pixel, as the fusion samples) and widened by `dilation` such
-    pixels (the plage around the flux)."""
-    coarse = ndimage.binary_dilation(ndimage.gaussian_filter(np.abs(lattice), 1.0) > threshold, iterations=dilation)
-    fine = np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)
-    return fine[: shape[0], : shape[1]]
-
-
 @dataclass(frozen=True)
 class _Draws:
     """A record's time, viewing and random draws (in the order the record's stream gives them)."""
@@ -136,31 +98,6 @@ def _draws(region: Region, instrument: Instrument, step: int, settings: WorldSet
     return _Draws(t, mu, field_noise, cut, nan_row, quality, nan_keyword)
 
 
-def _los(region: Region, instrument: Instrument, grid: Canvas, draws: _Draws, rows: slice, cols: slice) -> np.ndarray:
-    """The noise-free line-of-sight field on the pixels `rows` x `cols` of the box (G, float32)."""
-    psf = np.deg2rad(instrument.psf_sigma_px * instrument.cdelt_deg)
-    u, v = grid.u[cols], grid.v[rows]
-    smooth = np.zeros((v.size, u.size), dtype=np.float32)
-    for bipole in region.bipoles:
-        part = blurred_bipole(bipole, draws.t, u, v, psf)
-        if part is not None:
-            smooth += part
-    return smooth * np.float32(draws.mu * instrument.gain)
-
-
-def _observed(los: np.ndarray, patch: np.ndarray, instrument: Instrument, grid: Canvas, draws: _Draws,
-              settings: WorldSettings, rows: slice, cols: slice) -> np.ndarray:
-    """The observed field on `rows` x `cols`: the line-of-sight field, fine structure inside the
-    patch (relative to the field, with a floor), and noise. Pixel by pixel, so that any part of
-    the box renders exactly as it does in the whole."""
-    relative, floor = ((settings.texture_hmi, settings.texture_floor_hmi) if instrument == HMI
-                       else (settings.texture_mdi, settings.texture_floor_mdi))
-    angle = 2 * np.pi * draws.t / 48.0  # the fine structure renews itself over about a day
-    texture = grid.textures[0][rows, cols] * np.float32(np.cos(angle)) + grid.textures[1][rows, cols] * np.float32(np.sin(angle))
-    fine = texture * (np.abs(los) * np.float32(relative) + np.float32(floor * draws.mu)) * patch
-    return los + fine + draws.noise[rows, cols]
-
-
 def observe(region: Region, instrument: Instrument, step: int, settings: WorldSettings, every: int = 1) -> Observation:
     """Render record `step` (T_REC = EPOCH + step * 96 min) of a region through an instrument.
 
@@ -171,54 +108,180 @@ def observe(region: Region, instrument: Instrument, step: int, settings: WorldSe
     subsamples HMI 4x) is all that reads it."""
     grid = canvas(region, instrument, settings)
     shape = (grid.v.size, grid.u.size)
-    draws = _draws(region, instrument, step, settings, shape)
+    draws = [_draws(region, instrument, step, settings, shape)]
     factor = SUBSAMPLE[instrument.series]
     lattice = _los(region, instrument, grid, draws, slice(None, None, factor), slice(None, None, factor))
-    patch = _patch(lattice, shape, factor, settings.patch_threshold, settings.patch_dilation)
-    at = (slice(None, None, every), slice(0, shape[1] - draws.cut, every))
-    los = lattice[:, : len(range(*at[1].indices(shape[1])))] if every == factor else _los(region, instrument, grid, draws, *at)
-    observed = _observed(los, patch[at], instrument, grid, draws, settings, *at)
+    patch = _fine(_patch(lattice, settings.patch_threshold, settings.patch_dilation), factor, shape)[0]
+    at = (slice(None, None, every), slice(0, shape[1] - draws[0].cut, every))
+    los = lattice[..., : len(range(*at[1].indices(shape[1])))] if every == factor else _los(region, instrument, grid, draws, *at)
+    observed = _observed(los, patch[at], instrument, grid, draws, settings, *at)[0]
     bitmap = np.where(patch[at], ON_PATCH | 4, 1).astype(np.int16)
-    if draws.nan_row is not None:
+    if draws[0].nan_row is not None:
         rows = np.arange(shape[0])[at[0]]
-        observed[(rows >= draws.nan_row) & (rows < draws.nan_row + 3)] = np.nan
-    return Observation(observed, bitmap, draws.quality, draws.nan_keyword)
+        observed[(rows >= draws[0].nan_row) & (rows < draws[0].nan_row + 3)] = np.nan
+    return Observation(observed, bitmap, draws[0].quality, draws[0].nan_keyword)
 
 
 def observe_keywords(region: Region, instrument: Instrument, step: int, settings: WorldSettings) -> tuple[Observation, dict] | None:
     """The record's keywords, as `record_keywords(observe(...))` gives them, without rendering the
     whole box: R_VALUE needs only every 4th pixel (the MDI lattice) and USFLUXL, MEANGBL and AREA
     only the patch and its neighbours, and every pixel renders on its own (`_observed`). Returns the
-    observation's flags (with a zero magnetogram of the record's shape, a view that costs nothing) and the keywords; None
-    once the patch has faded. A record with NaN pixels is rendered whole."""
-    factor = SUBSAMPLE[instrument.series]
+    observation's flags (with a zero magnetogram of the record's shape, a view that costs nothing)
+    and the keywords; None once the patch has faded. A record with NaN pixels is rendered whole.
+    One record of `chunk_keywords`, which the world uses."""
+    return chunk_keywords(region, instrument, np.array([step]), settings)[0]
+
+
+CHUNK = 16  # records of a region rendered together (`chunk_keywords`)
+
+
+def _los(region: Region, instrument: Instrument, grid: Canvas, draws: list[_Draws], rows: slice, cols: slice) -> np.ndarray:
+    """The noise-free line-of-sight field of records (`draws`) of a region on the pixels `rows` x
+    `cols` of its box, (records, rows, columns), G, float32.
+
+    Eq. 18 is x exp(-x^2/2sx^2 - y^2/2sy^2) on the bipole's tilted axes with sx^2 = (a rho)^2/2 and
+    sy^2 = (a rho)^2/4: a derivative of a Gaussian, so its convolution with the instrument's Gaussian
+    point-spread is one in closed form, with the widths widened by the point-spread. Exact, and no
+    image convolution; pixel by pixel, so any part of the box renders as it does in the whole."""
+    psf = np.deg2rad(instrument.psf_sigma_px * instrument.cdelt_deg)
+    u, v = grid.u[cols], grid.v[rows]
+    t = np.array([d.t for d in draws])
+    smooth = np.zeros((t.size, v.size, u.size), dtype=np.float32)
+    for bipole in region.bipoles:
+        amplitude, rho = bipole.state(t)
+        live = amplitude != 0.0
+        if not live.any():
+            continue
+        sx2, sy2 = (SIZE_FACTOR * rho) ** 2 / 2, (SIZE_FACTOR * rho) ** 2 / 4
+        wx2, wy2 = sx2 + psf**2, sy2 + psf**2
+        scale = (-amplitude / rho * (sx2 / wx2) ** 1.5 * (sy2 / wy2) ** 0.5).astype(np.float32)[:, None, None]
+        cos, sin = np.float32(np.cos(bipole.tilt)), np.float32(np.sin(bipole.tilt))
+        du, dv = u - np.float32(np.deg2rad(bipole.dlon)), v - np.float32(np.deg2rad(bipole.dlat))
+        along = cos * du[None, :] + sin * dv[:, None]
+        across = -sin * du[None, :] + cos * dv[:, None]
+        fx, fy = (-0.5 / wx2).astype(np.float32)[:, None, None], (-0.5 / wy2).astype(np.float32)[:, None, None]
+        part = scale[live] * along * np.exp((along * along) * fx[live] + (across * across) * fy[live])
+        smooth[live] += part
+    mu = np.array([np.float32(d.mu * instrument.gain) for d in draws], dtype=np.float32)[:, None, None]
+    return smooth * mu
+
+
+def _observed(los: np.ndarray, patch: np.ndarray, instrument: Instrument, grid: Canvas, draws: list[_Draws],
+              settings: WorldSettings, rows: slice, cols: slice) -> np.ndarray:
+    """The observed field of records on `rows` x `cols` (`los` and `patch` stacked by record): the
+    line-of-sight field, fine structure inside the patch (relative to the field, with a floor),
+    and noise. Pixel by pixel, so that any part of the box renders exactly as it does in the whole."""
+    relative, floor = ((settings.texture_hmi, settings.texture_floor_hmi) if instrument == HMI
+                       else (settings.texture_mdi, settings.texture_floor_mdi))
+    angle = [2 * np.pi * d.t / 48.0 for d in draws]
+    cos = np.array([np.float32(np.cos(a)) for a in angle], dtype=np.float32)[:, None, None]
+    sin = np.array([np.float32(np.sin(a)) for a in angle], dtype=np.float32)[:, None, None]
+    texture = grid.textures[0][rows, cols] * cos + grid.textures[1][rows, cols] * sin
+    floors = np.array([np.float32(floor * d.mu) for d in draws], dtype=np.float32)[:, None, None]
+    fine = texture * (np.abs(los) * np.float32(relative) + floors) * patch
+    return los + fine + np.stack([d.noise[rows, cols] for d in draws])
+
+
+def _grow(mask: np.ndarray, axis: int, reach: int) -> np.ndarray:
+    """`mask` widened by `reach` pixels both ways along `axis` (nothing comes in from beyond the edge)."""
+    out = mask.copy()
+    for shift in range(1, reach + 1):
+        ahead = [slice(None)] * mask.ndim
+        behind = [slice(None)] * mask.ndim
+        ahead[axis], behind[axis] = slice(shift, None), slice(None, -shift)
+        out[tuple(ahead)] |= mask[tuple(behind)]
+        out[tuple(behind)] |= mask[tuple(ahead)]
+    return out
+
+
+def _grow_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
+    """`ndimage.binary_dilation` of each image of a stack by the 4-connected cross, `iterations`
+    times: the same pixels, by shifts of whole stacks (a scipy call per record cost more)."""
+    for _ in range(iterations):
+        rows, cols = _grow(mask, 1, 1), _grow(mask, 2, 1)
+        mask = rows | cols
+    return mask
+
+
+def _patch(lattice: np.ndarray, threshold: float, dilation: int) -> np.ndarray:
+    """The tracked patch of records on MDI's pixel (`lattice`: every 4th HMI pixel, as the fusion
+    samples, stacked by record): where the smoothed noise-free field stands above the threshold,
+    widened by `dilation` such pixels (the plage around the flux); no reach across records."""
+    smooth = ndimage.gaussian_filter(np.abs(lattice), (0.0, 1.0, 1.0))
+    return _grow_cross(smooth > threshold, dilation)
+
+
+def _fine(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """A patch on MDI's pixel brought to the instrument's pixels (each covers factor x factor)."""
     if factor == 1:
-        obs = observe(region, instrument, step, settings)
-        return (obs, record_keywords(obs, instrument.cdelt_deg)) if ((obs.bitmap & ON_PATCH) > 0).any() else None
+        return coarse
+    return np.repeat(np.repeat(coarse, factor, axis=1), factor, axis=2)[:, : shape[0], : shape[1]]
+
+
+def _stack_r_values(fields: np.ndarray, settings: RSettings = RSettings()) -> list[float]:
+    """`keywords.r_value` of each image of a stack on MDI's pixel: the polarity masks dilated for
+    the whole stack at once (a square element by shifts along rows, then columns), then each
+    record's sum over the reach of its inversion line (`r_from_lines`, as `r_value` takes it)."""
+    if settings.dilation % 2 == 0:
+        return [r_value(field, MDI.cdelt_deg, settings) for field in fields]
+    field = np.asarray(fields, dtype=float)
+    half = settings.dilation // 2
+    grow = lambda m: _grow(_grow(m, 1, half), 2, half)
+    lines = grow(field > settings.threshold_gauss) & grow(field < -settings.threshold_gauss)
+    return [r_from_lines(image, mask, settings) for image, mask in zip(field, lines)]
+
+
+def chunk_keywords(region: Region, instrument: Instrument, steps: np.ndarray, settings: WorldSettings) -> list[tuple[Observation, dict] | None]:
+    """`observe_keywords` of several records of one region, rendered together: the same numbers,
+    bit for bit (a test compares them), with a numpy call per chunk instead of per record."""
+    if len(steps) == 0:
+        return []
     grid = canvas(region, instrument, settings)
     shape = (grid.v.size, grid.u.size)
-    draws = _draws(region, instrument, step, settings, shape)
-    lattice_at = (slice(None, None, factor), slice(None, None, factor))
-    lattice = _los(region, instrument, grid, draws, *lattice_at)
-    patch = _patch(lattice, shape, factor, settings.patch_threshold, settings.patch_dilation)
-    width = shape[1] - draws.cut
-    patch = patch[:, :width]
-    if not patch.any():
-        return None
-    flags = Observation(np.broadcast_to(np.float32(0), (shape[0], width)), np.empty(0, np.int16), draws.quality, draws.nan_keyword)
-    if draws.nan_row is not None:
-        obs = observe(region, instrument, step, settings)
-        return obs, record_keywords(obs, instrument.cdelt_deg)
-    coarse_cols = slice(0, width, factor)
-    on_lattice = _observed(lattice[:, : len(range(0, width, factor))], patch[::factor, ::factor], instrument, grid,
-                           draws, settings, slice(None, None, factor), coarse_cols)
-    rows, cols = np.flatnonzero(patch.any(axis=1)), np.flatnonzero(patch.any(axis=0))
-    box = (slice(max(rows[0] - 1, 0), min(rows[-1] + 2, shape[0])), slice(max(cols[0] - 1, 0), min(cols[-1] + 2, width)))
-    inside = patch[box]
-    observed = _observed(_los(region, instrument, grid, draws, *box), inside, instrument, grid, draws, settings, *box)
-    keywords = _patch_keywords(observed, inside, instrument.cdelt_deg)
-    keywords["R_VALUE"] = r_value(on_lattice, MDI.cdelt_deg)
-    return flags, keywords
+    factor = SUBSAMPLE[instrument.series]
+    draws = [_draws(region, instrument, int(step), settings, shape) for step in steps]
+    every = (slice(None, None, factor), slice(None, None, factor))
+    lattice = _los(region, instrument, grid, draws, *every)
+    coarse = _patch(lattice, settings.patch_threshold, settings.patch_dilation)
+    on_lattice = _observed(lattice, coarse, instrument, grid, draws, settings, *every)
+    fine = _fine(coarse, factor, shape)
+    out: list[tuple[Observation, dict] | None] = [None] * len(draws)
+    boxes = {}
+    for i, d in enumerate(draws):
+        width = shape[1] - d.cut
+        patch = fine[i, :, :width]
+        if not patch.any():
+            continue
+        if d.nan_row is not None:
+            obs = observe(region, instrument, int(steps[i]), settings)
+            out[i] = (obs, record_keywords(obs, instrument.cdelt_deg))
+            continue
+        rows, cols = np.flatnonzero(patch.any(axis=1)), np.flatnonzero(patch.any(axis=0))
+        boxes[i] = (slice(max(rows[0] - 1, 0), min(rows[-1] + 2, shape[0])), slice(max(cols[0] - 1, 0), min(cols[-1] + 2, width)))
+    if not boxes:
+        return out
+    if factor == 1:
+        observed, origin = on_lattice, (0, 0)
+    else:
+        union = (slice(min(b[0].start for b in boxes.values()), max(b[0].stop for b in boxes.values())),
+                 slice(min(b[1].start for b in boxes.values()), max(b[1].stop for b in boxes.values())))
+        chosen = list(boxes)
+        mine = [draws[i] for i in chosen]
+        los = _los(region, instrument, grid, mine, *union)
+        observed = np.empty((len(draws), *los.shape[1:]), np.float32)
+        observed[chosen] = _observed(los, fine[chosen][:, union[0], union[1]], instrument, grid, mine, settings, *union)
+        origin = (union[0].start, union[1].start)
+    whole = [i for i in boxes if draws[i].cut == 0]  # a box that lost columns has its own edge: R on its own
+    r_values = dict(zip(whole, _stack_r_values(on_lattice[whole])))
+    for i, (rows, cols) in boxes.items():
+        d = draws[i]
+        width = shape[1] - d.cut
+        local = (slice(rows.start - origin[0], rows.stop - origin[0]), slice(cols.start - origin[1], cols.stop - origin[1]))
+        keywords = _patch_keywords(observed[i][local], fine[i][rows, cols], instrument.cdelt_deg)
+        keywords["R_VALUE"] = r_values[i] if i in r_values else r_value(on_lattice[i, :, : len(range(0, width, factor))], MDI.cdelt_deg)
+        flags = Observation(np.broadcast_to(np.float32(0), (shape[0], width)), np.empty(0, np.int16), d.quality, d.nan_keyword)
+        out[i] = (flags, keywords)
+    return out
 
 
 def _gradient(field: np.ndarray) -> np.ndarray:
@@ -267,11 +330,8 @@ def record_keywords(obs: Observation, cdelt_deg: float) -> dict[str, float]:
     return {**_patch_keywords(field, mask, cdelt_deg), "R_VALUE": r_value(field, cdelt_deg)}
 
 
-def _keyword_row(region: Region, instrument: Instrument, step: int, settings: WorldSettings) -> dict | None:
-    """The record's keywords from its rendered magnetogram; None once the patch has faded."""
-    seen = observe_keywords(region, instrument, step, settings)
-    if seen is None:
-        return None
+def _keyword_row(region: Region, instrument: Instrument, step: int, seen: tuple[Observation, dict]) -> dict:
+    """The table row of a record from its flags and keywords (`chunk_keywords`)."""
     obs, keywords = seen
     keywords = {key: keywords[key] for key in ("USFLUXL", "MEANGBL", "R_VALUE", "AREA")}
     if obs.nan_keyword:
@@ -288,8 +348,15 @@ def _keyword_row(region: Region, instrument: Instrument, step: int, settings: Wo
 
 
 def _region_records(region: Region, instrument: Instrument, gaps: list[tuple[float, float]], settings: WorldSettings) -> pd.DataFrame:
-    rows = [_keyword_row(region, instrument, int(s), settings) for s in record_steps(region, instrument, gaps)]
-    return pd.DataFrame([row for row in rows if row is not None])
+    """A region's records through an instrument, `CHUNK` records rendered at a time; a record whose
+    patch has faded has none."""
+    steps, rows = record_steps(region, instrument, gaps), []
+    for first in range(0, steps.size, CHUNK):
+        chunk = steps[first : first + CHUNK]
+        for step, seen in zip(chunk, chunk_keywords(region, instrument, chunk, settings)):
+            if seen is not None:
+                rows.append(_keyword_row(region, instrument, int(step), seen))
+    return pd.DataFrame(rows)
 
 
 def keyword_records(regions: list[Region], settings: WorldSettings, workers: int = 1,
