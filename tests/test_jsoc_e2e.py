@@ -89,15 +89,14 @@ def test_a_cut_download_resumed_and_a_corrupt_one_was_fetched_again(jsoc_run):
     assert not list(cache.rglob("*.part"))
 
 
-@pytest.mark.xfail(strict=False, reason="open after #17: the loopback JSOC's 2010 world (6 regions) now leaves a "
-                   "split with no positive region (n_test 0 for a chapter's test set) although chapter 03 finds 127 "
-                   "SMARP positives; the fixture needs a world or seed whose every split holds both classes")
 def test_windows_datasets_and_both_models(jsoc_run):
     run_dir = jsoc_run[0]
     sampling = read_record(run_dir, "03_sampling")["numbers"]
     assert sampling["positives"]["SMARP"] > 0 and sampling["negatives"]["SMARP"] > 0
     windows = pd.read_csv(run_dir / "03_sampling" / "windows.csv", parse_dates=["end"])
     assert not (windows.SERIES == "SHARP").any()  # the overlap's SHARP records serve fusion only (before 2010-10-29)
+    table5 = pd.read_csv(run_dir / "03_sampling" / "table5.csv")
+    assert (table5.filter(like="positive") > 0).all().all(), table5  # both classes in every split of every dataset
     for chapter in ("04_lstm", "05_cnn"):
         numbers = read_record(run_dir, chapter)["numbers"]
         assert numbers["n_train"] > 0 and numbers["epochs"] >= 1
