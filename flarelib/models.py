@@ -46,11 +46,13 @@ class CNNLi2020(nn.Module):
             previous = width
         linear.append(nn.Linear(previous, 2))
         self.classifier = nn.Sequential(*linear)
+        self.to(memory_format=torch.channels_last)  # about a fifth faster on a CPU (benchmarks/teaching_world.py)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, 1, size, size) or (batch, size, size)
         if x.dim() == 3:
             x = x.unsqueeze(1)
-        return self.classifier(torch.flatten(self.features(x), 1))
+        features = self.features(x.contiguous(memory_format=torch.channels_last))
+        return self.classifier(torch.flatten(features.contiguous(), 1))
 
 
 def build_model(name: str, image_size: int = 128, cnn_channels: int = 64) -> nn.Module:
