@@ -151,6 +151,12 @@ class SweepResult:
     failed: dict[Cell, str]
 
 
+def expected_cost(group: list[Cell]) -> int:
+    """A rank of how long cells take: a CNN step costs tens of LSTM steps, and a fused dataset has
+    about two and a half times the training windows of a single-instrument one."""
+    return sum((20 if cell.model == "CNN" else 1) * (5 if cell.dataset.startswith("FUSED") else 2) for cell in group)
+
+
 def run_sweep(todo: list[Cell], datasets_dir: Path, root: Path, settings: dict, image_size: int,
               workers: int = 0, scheduler_address: str | None = None, log: Callable[[str], None] = print,
               ensemble: str = "auto", progress: Callable[[str], None] | None = None) -> SweepResult:
@@ -190,11 +196,13 @@ def run_sweep(todo: list[Cell], datasets_dir: Path, root: Path, settings: dict, 
     try:
         futures = {}
         for group in tasks(pending, use_ensemble(ensemble)):
+            first = expected_cost(group)  # the longest cells first: the last to end is then a short one
             if len(group) == 1:
                 future = client.submit(_run_alone, group[0], str(datasets_dir), str(root), settings, image_size, progress,
-                                       pure=False)
+                                       pure=False, priority=first)
             else:
-                future = client.submit(run_group, group, str(datasets_dir), str(root), settings, image_size, progress, pure=False)
+                future = client.submit(run_group, group, str(datasets_dir), str(root), settings, image_size, progress,
+                                       pure=False, priority=first)
             futures[future] = group
         for future in as_completed(futures):
             group = futures[future]

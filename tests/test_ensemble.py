@@ -105,3 +105,13 @@ def test_members_with_different_schedules_are_refused():
              Member(data(3, 50), data(4, 20), TrainSettings(max_epochs=3, seed=1))]
     with pytest.raises(ValueError, match="same epochs, batch size and learning rate"):
         fit_members(group)
+
+
+def test_the_sweep_starts_the_longest_cells_first():
+    from flarelib.sweep import Cell, expected_cost
+
+    ranked = sorted([Cell("SHARP_ONLY", "LSTM", 0), Cell("FUSED_SHARP", "CNN", 0), Cell("FUSED_SMARP", "LSTM", 0),
+                     Cell("SMARP_ONLY", "CNN", 0)], key=lambda cell: -expected_cost([cell]))
+    assert [(c.dataset, c.model) for c in ranked] == [("FUSED_SHARP", "CNN"), ("SMARP_ONLY", "CNN"),
+                                                       ("FUSED_SMARP", "LSTM"), ("SHARP_ONLY", "LSTM")]
+    assert expected_cost([Cell("FUSED_SHARP", "LSTM", s) for s in range(3)]) == 3 * expected_cost([Cell("FUSED_SHARP", "LSTM", 0)])
