@@ -133,12 +133,17 @@ class Store:
         keys = list(zip(table.SERIES, table.ARPNUM.astype(int), table.T_REC))
         return {key: i for i, key in reversed(list(enumerate(keys)))}
 
-    def record(self, series: str, arpnum: int, t_rec: pd.Timestamp) -> pd.Series:
-        """One record's row; a clear error naming it when the store has none."""
+    @cached_property
+    def _record_tuples(self) -> list[Any]:
+        return list(self.records.itertuples(index=False))
+
+    def record(self, series: str, arpnum: int, t_rec: pd.Timestamp) -> Any:
+        """One record's row (a named tuple of `records.csv`'s columns); a clear error naming it when
+        the store has none."""
         position = self._record_rows.get((series, int(arpnum), pd.Timestamp(t_rec)))
         if position is None:
             raise StoreError(f"no record {series} {arpnum} at {t_rec} in {self.folder}")
-        return self.records.iloc[position]
+        return self._record_tuples[position]
 
     def magnetogram(self, series: str, arpnum: int, t_rec: pd.Timestamp, every: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """The line-of-sight magnetogram (G) and bitmap of one record; with `every` > 1, only every

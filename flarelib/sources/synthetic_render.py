@@ -194,13 +194,16 @@ def _grow(mask: np.ndarray, axis: int, reach: int) -> np.ndarray:
     return out
 
 
+_CROSS = np.zeros((3, 3, 3), dtype=bool)
+_CROSS[1] = ndimage.generate_binary_structure(2, 1)  # 4-connected within an image, nothing across images
+
+
 def _grow_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
     """`ndimage.binary_dilation` of each image of a stack by the 4-connected cross, `iterations`
-    times: the same pixels, by shifts of whole stacks (a scipy call per record cost more)."""
-    for _ in range(iterations):
-        rows, cols = _grow(mask, 1, 1), _grow(mask, 2, 1)
-        mask = rows | cols
-    return mask
+    times: every pixel within that many steps of the mask (taxicab), found by one chamfer distance
+    transform of the whole stack (a scipy call per record, or per iteration, cost more)."""
+    distance = ndimage.distance_transform_cdt(~mask, metric=_CROSS)
+    return (distance >= 0) & (distance <= iterations)
 
 
 def _patch(lattice: np.ndarray, threshold: float, dilation: int) -> np.ndarray:
