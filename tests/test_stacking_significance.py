@@ -213,3 +213,15 @@ def test_stacking_figures_show_a_dataset_without_scores_instead_of_failing():
     figure = plots.plot_stacking_tss(pd.DataFrame(rows), "caption")
     assert "no test set with both classes" in figure.axes[0].texts[0].get_text()
     plots.plot_alphas(pd.DataFrame(rows).assign(alpha=float("nan")), "caption")
+
+
+def test_the_bootstraps_fast_tss_is_the_verification_tss():
+    from flarelib.metrics import scores
+
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        n = int(rng.integers(4, 300))
+        y = np.r_[0, 1, rng.integers(0, 2, n - 2)]
+        p = np.round(rng.uniform(size=n), 2)  # ties at the threshold too
+        threshold = float(rng.choice([0.5, 0.3, 0.71]))
+        assert significance.fast_tss(y, p, threshold) == scores(y, p, threshold)["TSS"]
