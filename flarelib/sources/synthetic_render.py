@@ -160,10 +160,17 @@ def _los(region: Region, instrument: Instrument, grid: Canvas, draws: list[_Draw
         along = cos * du[None, :] + sin * dv[:, None]
         across = -sin * du[None, :] + cos * dv[:, None]
         fx, fy = (-0.5 / wx2).astype(np.float32)[:, None, None], (-0.5 / wy2).astype(np.float32)[:, None, None]
-        part = scale[live] * along * np.exp((along * along) * fx[live] + (across * across) * fy[live])
-        smooth[live] += part
-    mu = np.array([np.float32(d.mu * instrument.gain) for d in draws], dtype=np.float32)[:, None, None]
-    return smooth * mu
+        # scale * along * exp(along^2 fx + across^2 fy), in place, in the order numpy evaluates it
+        exponent = (along * along) * fx[live]
+        exponent += (across * across) * fy[live]
+        part = np.exp(exponent, out=exponent)
+        part *= scale[live] * along
+        if live.all():
+            smooth += part
+        else:
+            smooth[live] += part
+    smooth *= np.array([np.float32(d.mu * instrument.gain) for d in draws], dtype=np.float32)[:, None, None]
+    return smooth
 
 
 def _observed(los: np.ndarray, patch: np.ndarray, instrument: Instrument, grid: Canvas, draws: list[_Draws],
@@ -176,10 +183,19 @@ def _observed(los: np.ndarray, patch: np.ndarray, instrument: Instrument, grid: 
     angle = [2 * np.pi * d.t / 48.0 for d in draws]
     cos = np.array([np.float32(np.cos(a)) for a in angle], dtype=np.float32)[:, None, None]
     sin = np.array([np.float32(np.sin(a)) for a in angle], dtype=np.float32)[:, None, None]
-    texture = grid.textures[0][rows, cols] * cos + grid.textures[1][rows, cols] * sin
     floors = np.array([np.float32(floor * d.mu) for d in draws], dtype=np.float32)[:, None, None]
-    fine = texture * (np.abs(los) * np.float32(relative) + floors) * patch
-    return los + fine + np.stack([d.noise[rows, cols] for d in draws])
+    # los + texture * (|los| relative + floor) * patch + noise, in place, in the order numpy evaluates it
+    fine = grid.textures[0][rows, cols] * cos
+    fine += grid.textures[1][rows, cols] * sin
+    weight = np.abs(los)
+    weight *= np.float32(relative)
+    weight += floors
+    fine *= weight
+    fine *= patch
+    fine += los
+    for image, d in zip(fine, draws):
+        image += d.noise[rows, cols]
+    return fine
 
 
 def _grow(mask: np.ndarray, axis: int, reach: int) -> np.ndarray:
