@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from flarelib.metrics import rank_auc
 from flarelib.schema import SAMPLE_REGION
 
 METRICS = ("ACC", "AUC", "TSS", "BSS")
@@ -215,15 +216,6 @@ def bootstrap_table(predictions: pd.DataFrame, metrics: pd.DataFrame, metric: Ca
     return pd.DataFrame(rows)
 
 
-def fast_auc(y: np.ndarray, p: np.ndarray) -> float:
-    """ROC AUC as the Mann-Whitney statistic (ties count one half), for bootstrap loops; equal to
-    sklearn's roc_auc_score (a test checks)."""
-    ranks = stats.rankdata(p)
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def fast_tss(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
     """TSS of probabilities `p` at `threshold` (hit rate minus false-alarm rate), for bootstrap
     loops; equal to `metrics.scores(y, p, threshold)["TSS"]` (a test checks) at a hundredth of the cost."""
@@ -244,7 +236,7 @@ def seed_statistic(metric: str, thresholds: dict | None = None) -> Callable[[pd.
             return fast_tss(y, p, thresholds[seed] if thresholds else 0.5)
         if metric == "BSS":
             return float(1 - np.mean((p - y) ** 2) / np.mean((rate - y) ** 2))
-        return fast_auc(y, p)
+        return rank_auc(y, p)
 
     def statistic(table: pd.DataFrame) -> float:
         seeds = table.seed.to_numpy()

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
 
-from flarelib.metrics import scores
+from flarelib.metrics import rank_auc, scores
 from flarelib.schema import SAMPLE_END, SAMPLE_REGION
 
 CRITERIA = ("CROSS_ENTROPY", "BSS", "AUC", "TSS")
@@ -31,7 +30,7 @@ def _objective(criterion: str, y: np.ndarray, mixed: np.ndarray) -> np.ndarray:
         # reference, mean((r - rate)^2), would: this criterion is Eq. 14's, as our BSS everywhere)
         return -np.mean((mixed - y) ** 2, axis=1)
     if criterion == "AUC":
-        return np.array([roc_auc_score(y, row) for row in mixed])
+        return rank_auc(y, mixed)
     if criterion == "ACC":  # Figure 11's criterion in the study (not one of the stacking table's four)
         return ((mixed >= 0.5) == y[None, :].astype(bool)).mean(axis=1)
     if criterion == "TSS":

@@ -225,3 +225,27 @@ def test_the_bootstraps_fast_tss_is_the_verification_tss():
         p = np.round(rng.uniform(size=n), 2)  # ties at the threshold too
         threshold = float(rng.choice([0.5, 0.3, 0.71]))
         assert significance.fast_tss(y, p, threshold) == scores(y, p, threshold)["TSS"]
+
+
+def test_rank_auc_is_scikit_learns_auc_one_forecast_or_many():
+    from sklearn.metrics import roc_auc_score
+
+    from flarelib.metrics import rank_auc
+
+    rng = np.random.default_rng(5)
+    y = np.r_[0, 1, rng.integers(0, 2, 198)]
+    forecasts = np.round(rng.uniform(size=(30, 200)), 2)  # many ties
+    expected = np.array([roc_auc_score(y, row) for row in forecasts])
+    np.testing.assert_allclose(rank_auc(y, forecasts), expected, rtol=0, atol=1e-12)
+    assert rank_auc(y, forecasts[0]) == pytest.approx(expected[0], abs=1e-12)
+
+
+def test_the_auc_stacking_takes_the_first_of_exactly_tied_alphas():
+    """Mixtures that rank the samples alike have one AUC; the grid's first such alpha is chosen
+    (scikit-learn's trapezoid sums can differ in the last bit between them, and so pick another)."""
+    y = np.array([0, 0, 1, 1, 0, 1])
+    p = np.array([0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
+    q = np.array([0.2, 0.3, 0.6, 0.7, 0.1, 0.95])
+    curve = stacking.objective_curve("AUC", y, p, q)
+    assert stacking.fit_alpha("AUC", y, p, q) == stacking.ALPHAS[np.flatnonzero(curve == curve.max())[0]]
+    assert (curve == curve.max()).sum() > 1
