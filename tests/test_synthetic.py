@@ -162,6 +162,19 @@ def test_a_record_rendered_on_every_fourth_pixel_is_the_whole_record_subsampled(
         small_store.magnetogram("SHARP", 999, pd.Timestamp("2012-03-07"))
 
 
+def test_images_rendered_in_worker_processes_are_those_rendered_here(small_store, monkeypatch):
+    from flarelib import images as images_module
+    from flarelib.images import ImageCache, last_record_images
+
+    rows = small_store.records.sample(40, random_state=2).rename(columns={"T_REC": "end"})
+    monkeypatch.setattr(images_module, "PARALLEL_FROM", 10)
+    cache = ImageCache(small_store, 16)
+    cache.prefetch(pd.concat([rows, rows.iloc[:5]]))  # repeated windows are rendered once, on every core
+    assert len(cache.cache) == 40
+    np.testing.assert_array_equal(cache(rows), last_record_images(small_store, rows, 16, workers=1))
+    np.testing.assert_array_equal(last_record_images(small_store, rows, 16, workers=2), cache(rows))
+
+
 def test_the_m_flare_rate_rises_with_field_strength_and_falls_with_separation():
     """The world's hazard: at a fixed separation a stronger bipole flares more; at a fixed amplitude a
     wider one (a gentler inversion line) flares less, though it holds more flux."""

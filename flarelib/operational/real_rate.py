@@ -137,12 +137,14 @@ def evaluate_sweep(cells: list, datasets_dir: Path, cells_dir: Path, windows: pd
     """
     from flarelib.datasets import dataset_path
 
-    splits, score_rows, forecast_rows = {}, [], []
+    keys = {(target_series(c.dataset), c.seed) for c in cells}
+    splits = {key: unbalanced_split(windows, *key, test_fraction, val_fraction) for key in keys}
+    if images is not None and any(c.model == "CNN" for c in cells):  # every CNN input at once, on every core
+        needed = [splits[(target_series(c.dataset), c.seed)] for c in cells if c.model == "CNN"]
+        images.prefetch(pd.concat([part[part.split.isin(["val", "test"])] for part in needed]))
+    score_rows, forecast_rows = [], []
     for cell in cells:
-        series = target_series(cell.dataset)
-        key = (series, cell.seed)
-        if key not in splits:
-            splits[key] = unbalanced_split(windows, series, cell.seed, test_fraction, val_fraction)
+        key = (target_series(cell.dataset), cell.seed)
         result = forecast_cell(dataset_path(datasets_dir, cell.dataset, cell.seed), cell.folder(cells_dir), cell.model,
                                splits[key], sequences, images if cell.model == "CNN" else None, image_size)
         labels = dict(dataset=cell.dataset, model=cell.model, seed=cell.seed)
