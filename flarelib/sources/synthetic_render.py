@@ -23,7 +23,7 @@ from flarelib.images import SUBSAMPLE, subsample
 from flarelib.keywords import ON_PATCH, RSettings, area_mh, compute_keywords, pixel_area_cm2, r_from_lines, r_value
 from flarelib.seeding import rng_for
 from flarelib.sources.bipoles import SIZE_FACTOR
-from flarelib.sources.synthetic import (BAD_QUALITY, CADENCE_H, HMI, MDI, Bipole, Instrument, Region, WorldSettings,
+from flarelib.sources.synthetic import (BAD_QUALITY, CADENCE_H, HMI, MDI, Instrument, Region, WorldSettings,
                                         _gaps, record_steps, step_time)
 
 
