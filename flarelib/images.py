@@ -34,7 +34,9 @@ def last_record_images(store, rows: pd.DataFrame, size: int, workers: int = 0) -
     """The CNN input of each window (its last record), rendered or read once per record; only the
     pixels the subsampling keeps are asked of the store (the same input, `cnn_input`, for less),
     and region by region, so that a region's rendering grid is made once. From `PARALLEL_FROM`
-    windows on, in `workers` processes (0: one per core), each on whole runs of a region's windows."""
+    windows on, in `workers` processes (0: one per core), each on whole runs of a region's windows;
+    the processes are spawned, so a script that calls this needs the `if __name__ == "__main__":`
+    guard, as the sweep's local cluster does (notebooks need nothing)."""
     order = np.lexsort((rows.end.to_numpy(), rows.ARPNUM.to_numpy(), rows.SERIES.to_numpy()))
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(rows) >= PARALLEL_FROM and not multiprocessing.current_process().daemon:  # a daemon has no children
