@@ -16,10 +16,10 @@ T = pd.Timestamp("2010-06-01")
 class BoxStore:
     """MDI cutout spanning longitudes -10..+10 deg, HMI cutout -5..+15 (4x finer), both 0..5 deg latitude."""
 
-    def magnetogram(self, series, arpnum, t_rec):
+    def magnetogram(self, series, arpnum, t_rec, every=1):
         if series == "SMARP":
-            return np.full((42, 167), 2.0), None
-        return np.full((167, 667), 1.0), None
+            return np.full((42, 167), 2.0)[::every, ::every], None
+        return np.full((167, 667), 1.0)[::every, ::every], None
 
     def pixel_grid(self, series, arpnum, t_rec, shape):
         start = -10.0 if series == "SMARP" else -5.0

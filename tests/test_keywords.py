@@ -131,3 +131,20 @@ def test_the_header_check_the_data_chapter_shows(cutout):
     assert abs(table.at["MEANGBL", "relative difference"]) < 1e-6
     assert abs(table.at["R_VALUE", "difference (dex, R_VALUE)"]) < 0.005
     assert -0.02 < table.at["AREA", "relative difference"] < 0
+
+
+def test_r_of_a_stack_is_r_of_each_image():
+    """The synthetic world takes R for a chunk of records at once; image by image it is `r_value`."""
+    from flarelib.keywords import r_value, r_values_of_stack
+
+    rng = np.random.default_rng(9)
+    y, x = np.mgrid[-30:30, -40:40]
+    stack = []
+    for k in range(12):
+        pole = lambda dx, dy, b: b * np.exp(-((x - dx) ** 2 + (y - dy) ** 2) / 40.0)
+        field = pole(-k, 0, 900.0) + pole(k + 2, rng.integers(-5, 5), -700.0) + rng.normal(0, 20, x.shape)
+        stack.append(field.astype(np.float32))
+    stack.append(np.zeros_like(stack[0]))  # no inversion line: R is 0
+    stack = np.stack(stack)
+    assert r_values_of_stack(stack) == [r_value(image, 0.12) for image in stack]
+    assert r_values_of_stack(stack)[-1] == 0.0 and sum(r > 2 for r in r_values_of_stack(stack)) >= 5

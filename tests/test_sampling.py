@@ -235,9 +235,9 @@ def test_standardizer_is_per_instrument():
 class ToyStore:
     """A store whose magnetogram of a record is a constant field equal to its ARPNUM."""
 
-    def magnetogram(self, series, arpnum, t_rec):
+    def magnetogram(self, series, arpnum, t_rec, every=1):
         size = 64 if series == "SHARP" else 16
-        return np.full((size, size + 8), float(arpnum)), None
+        return np.full((size, size + 8), float(arpnum))[::every, ::every], None
 
 
 def test_dataset_files_round_trip_with_leak_free_statistics(tmp_path):

@@ -27,7 +27,7 @@ def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle
     constants : other values of the world's constants (`WorldSettings`), for calibration studies.
     """
     from flarelib.sources.synthetic import WorldSettings, generate_regions, regions_to_json
-    from flarelib.sources.synthetic_render import keyword_records
+    from flarelib.sources.synthetic_records import keyword_records
     from flarelib.sources.synthetic_flares import flare_catalogue
 
     settings = WorldSettings(seed=seed, regions_cycle23=regions_cycle23, regions_cycle24=regions_cycle24,

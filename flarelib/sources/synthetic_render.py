@@ -5,26 +5,22 @@ form), fine structure inside the tracked patch, and noise; its keywords are thos
 `flarelib.keywords` computes from it. `observe` renders a whole record (what a chapter reads), or
 only every 4th pixel of it (what the CNN reads); `chunk_keywords` computes the same keywords from
 only the pixels they depend on, each rendered exactly as in the whole record, for several records
-of a region at once, which is how the world is made quickly (`keyword_records`).
+of a region at once, which is how the world's record table is made quickly
+(`flarelib.sources.synthetic_records`).
 """
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
-import pandas as pd
 from scipy import ndimage
 
-from flarelib.images import SUBSAMPLE, subsample
-from flarelib.keywords import ON_PATCH, RSettings, area_mh, compute_keywords, pixel_area_cm2, r_from_lines, r_value
+from flarelib.images import SUBSAMPLE
+from flarelib.keywords import ON_PATCH, area_mh, compute_keywords, pixel_area_cm2, r_value, r_values_of_stack
 from flarelib.seeding import rng_for
 from flarelib.sources.bipoles import SIZE_FACTOR
-from flarelib.sources.synthetic import (BAD_QUALITY, CADENCE_H, HMI, MDI, Instrument, Region, WorldSettings,
-                                        _gaps, record_steps, step_time)
+from flarelib.sources.synthetic import BAD_QUALITY, CADENCE_H, HMI, MDI, Instrument, Region, WorldSettings
 
 
 @dataclass(frozen=True)
@@ -102,10 +98,17 @@ def observe(region: Region, instrument: Instrument, step: int, settings: WorldSe
     """Render record `step` (T_REC = EPOCH + step * 96 min) of a region through an instrument.
 
     The line-of-sight field (radial field times mu) through the point-spread, with fine structure
-    and noise at the instrument's pixel, and the calibration gain. With `every` > 1 only every
-    `every`-th pixel of each row and column is rendered: exactly `observe(...)` sliced
-    `[::every, ::every]`, for a sixteenth of the cost of an HMI record when the CNN (which
-    subsamples HMI 4x) is all that reads it."""
+    and noise at the instrument's pixel, and the calibration gain.
+
+    Parameters
+    ----------
+    region, instrument : what is observed, and through what.
+    step : the record's 96-minute step.
+    settings : the world's settings.
+    every : render only every `every`-th pixel of each row and column: exactly the whole record
+        sliced `[::every, ::every]`, for a sixteenth of the cost of an HMI record when the CNN
+        (which subsamples HMI 4x) is all that reads it.
+    """
     grid = canvas(region, instrument, settings)
     shape = (grid.v.size, grid.u.size)
     draws = [_draws(region, instrument, step, settings, shape)]
@@ -198,18 +201,6 @@ def _observed(los: np.ndarray, patch: np.ndarray, instrument: Instrument, grid: 
     return fine
 
 
-def _grow(mask: np.ndarray, axis: int, reach: int) -> np.ndarray:
-    """`mask` widened by `reach` pixels both ways along `axis` (nothing comes in from beyond the edge)."""
-    out = mask.copy()
-    for shift in range(1, reach + 1):
-        ahead = [slice(None)] * mask.ndim
-        behind = [slice(None)] * mask.ndim
-        ahead[axis], behind[axis] = slice(shift, None), slice(None, -shift)
-        out[tuple(ahead)] |= mask[tuple(behind)]
-        out[tuple(behind)] |= mask[tuple(ahead)]
-    return out
-
-
 _CROSS = np.zeros((3, 3, 3), dtype=bool)
 _CROSS[1] = ndimage.generate_binary_structure(2, 1)  # 4-connected within an image, nothing across images
 
@@ -235,19 +226,6 @@ def _fine(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray
     if factor == 1:
         return coarse
     return np.repeat(np.repeat(coarse, factor, axis=1), factor, axis=2)[:, : shape[0], : shape[1]]
-
-
-def _stack_r_values(fields: np.ndarray, settings: RSettings = RSettings()) -> list[float]:
-    """`keywords.r_value` of each image of a stack on MDI's pixel: the polarity masks dilated for
-    the whole stack at once (a square element by shifts along rows, then columns), then each
-    record's sum over the reach of its inversion line (`r_from_lines`, as `r_value` takes it)."""
-    if settings.dilation % 2 == 0:
-        return [r_value(field, MDI.cdelt_deg, settings) for field in fields]
-    field = np.asarray(fields, dtype=float)
-    half = settings.dilation // 2
-    grow = lambda m: _grow(_grow(m, 1, half), 2, half)
-    lines = grow(field > settings.threshold_gauss) & grow(field < -settings.threshold_gauss)
-    return [r_from_lines(image, mask, settings) for image, mask in zip(field, lines)]
 
 
 def chunk_keywords(region: Region, instrument: Instrument, steps: np.ndarray, settings: WorldSettings) -> list[tuple[Observation, dict] | None]:
@@ -291,7 +269,7 @@ def chunk_keywords(region: Region, instrument: Instrument, steps: np.ndarray, se
         observed[chosen] = _observed(los, fine[chosen][:, union[0], union[1]], instrument, grid, mine, settings, *union)
         origin = (union[0].start, union[1].start)
     whole = [i for i in boxes if draws[i].cut == 0]  # a box that lost columns has its own edge: R on its own
-    r_values = dict(zip(whole, _stack_r_values(on_lattice[whole])))
+    r_values = dict(zip(whole, r_values_of_stack(on_lattice[whole])))
     for i, (rows, cols) in boxes.items():
         d = draws[i]
         width = shape[1] - d.cut
@@ -347,80 +325,3 @@ def record_keywords(obs: Observation, cdelt_deg: float) -> dict[str, float]:
     if np.isnan(field).any():
         return compute_keywords(field, mask, cdelt_deg)
     return {**_patch_keywords(field, mask, cdelt_deg), "R_VALUE": r_value(field, cdelt_deg)}
-
-
-def _keyword_row(region: Region, instrument: Instrument, step: int, seen: tuple[Observation, dict]) -> dict:
-    """The table row of a record from its flags and keywords (`chunk_keywords`)."""
-    obs, keywords = seen
-    keywords = {key: keywords[key] for key in ("USFLUXL", "MEANGBL", "R_VALUE", "AREA")}
-    if obs.nan_keyword:
-        keywords[obs.nan_keyword] = np.nan
-    t = step * CADENCE_H
-    centre, half_width = float(region.cmd(t)), obs.magnetogram.shape[1] * instrument.cdelt_deg / 2
-    factor = SUBSAMPLE[instrument.series]  # NaN pixels are counted on the CNN's grid, as the authors count them
-    return {
-        "step": step, "QUALITY": obs.quality, "LAT_FWT": region.lat, "LON_FWT": centre,
-        "LON_MIN": centre - half_width, "LON_MAX": centre + half_width,
-        "NX": obs.magnetogram.shape[1], "NY": obs.magnetogram.shape[0],
-        "NAN_PIXELS": int(np.isnan(subsample(obs.magnetogram, factor)).sum()), **keywords,
-    }
-
-
-def _region_records(region: Region, instrument: Instrument, gaps: list[tuple[float, float]], settings: WorldSettings) -> pd.DataFrame:
-    """A region's records through an instrument, `CHUNK` records rendered at a time; a record whose
-    patch has faded has none."""
-    steps, rows = record_steps(region, instrument, gaps), []
-    for first in range(0, steps.size, CHUNK):
-        chunk = steps[first : first + CHUNK]
-        for step, seen in zip(chunk, chunk_keywords(region, instrument, chunk, settings)):
-            if seen is not None:
-                rows.append(_keyword_row(region, instrument, int(step), seen))
-    return pd.DataFrame(rows)
-
-
-def keyword_records(regions: list[Region], settings: WorldSettings, workers: int = 1,
-                    progress: Callable[[str], None] | None = None) -> pd.DataFrame:
-    """One row per record per instrument, with the columns the real ingest writes.
-
-    Regions render in `workers` processes (0: one per core); the result does not depend on it.
-    `progress` hears about every tenth of the work done."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    from flarelib.compendium.progress import eta
-
-    workers = workers or os.cpu_count() or 1
-    jobs = [(region, instrument, _gaps(settings, instrument)) for instrument in (MDI, HMI) for region in regions]
-    sizes = np.array([record_steps(r, i, g).size for r, i, g in jobs])  # the work, for an honest estimate
-    total, began, reported = int(sizes.sum()), time.perf_counter(), [0]
-
-    def report(count: int) -> None:
-        done = int(sizes[:count].sum())
-        if progress is not None and (done - reported[0] >= total / 10 or count == len(jobs)):
-            reported[0] = done
-            progress(f"the synthetic world: {done}/{total} records rendered, {eta(done, total, time.perf_counter() - began)}")
-
-    tables = []
-    if workers == 1:
-        for count, (r, i, g) in enumerate(jobs, start=1):
-            tables.append(_region_records(r, i, g, settings))
-            report(count)
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            futures = [pool.submit(_region_records, r, i, g, settings) for r, i, g in jobs]
-            for count, future in enumerate(futures, start=1):
-                tables.append(future.result())
-                report(count)
-    frames, numbers = [], {"SMARP": 0, "SHARP": 0}
-    for (region, instrument, _), rows in zip(jobs, tables):
-        if rows.empty:
-            continue
-        numbers[instrument.series] += 1
-        rows.insert(0, "ARPNUM", numbers[instrument.series])
-        rows.insert(0, "SERIES", instrument.series)
-        rows["NOAA_ARS"] = ",".join(map(str, region.noaa))
-        rows["NOAA_NUM"] = len(region.noaa)
-        rows["REGION"] = region.id
-        frames.append(rows)
-    table = pd.concat(frames, ignore_index=True)
-    table.insert(2, "T_REC", step_time(table.pop("step").to_numpy()))
-    return table
