@@ -38,16 +38,15 @@ def last_record_images(store, rows: pd.DataFrame, size: int, workers: int = 0) -
     the processes are spawned, so a script that calls this needs the `if __name__ == "__main__":`
     guard, as the sweep's local cluster does (notebooks need nothing)."""
     order = np.lexsort((rows.end.to_numpy(), rows.ARPNUM.to_numpy(), rows.SERIES.to_numpy()))
+    out = np.empty((len(rows), size, size), dtype=np.float32)
     workers = workers or os.cpu_count() or 1
     if workers > 1 and len(rows) >= PARALLEL_FROM and not multiprocessing.current_process().daemon:  # a daemon has no children
         parts = np.array_split(order, workers)
-        out = np.empty((len(rows), size, size), dtype=np.float32)
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             jobs = [pool.submit(_render, store.folder, rows.iloc[part], size) for part in parts]
             for part, job in zip(parts, jobs):
                 out[part] = job.result()
         return out
-    out = np.empty((len(rows), size, size), dtype=np.float32)
     series, arpnums, ends = rows.SERIES.to_numpy(), rows.ARPNUM.to_numpy(), rows.end.to_numpy()
     for i in tqdm(order, desc="images", disable=None):
         field, _ = store.magnetogram(series[i], arpnums[i], pd.Timestamp(ends[i]), every=SUBSAMPLE[series[i]])

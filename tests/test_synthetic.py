@@ -162,6 +162,22 @@ def test_a_record_rendered_on_every_fourth_pixel_is_the_whole_record_subsampled(
         small_store.magnetogram("SHARP", 999, pd.Timestamp("2012-03-07"))
 
 
+def test_the_patch_grows_as_binary_dilation_grows_each_image():
+    """The tracked patch's plage, grown for a stack of records by one distance transform, is
+    `ndimage.binary_dilation` by the 4-connected cross of each image on its own."""
+    from scipy import ndimage
+
+    from flarelib.sources.synthetic_render import _grow_cross
+
+    rng = np.random.default_rng(11)
+    cross = ndimage.generate_binary_structure(2, 1)
+    for density in (0.0, 0.002, 0.02, 0.3):
+        stack = rng.uniform(size=(5, 23, 41)) < density
+        grown = _grow_cross(stack, 9)
+        for image, mine in zip(stack, grown):
+            np.testing.assert_array_equal(mine, ndimage.binary_dilation(image, cross, iterations=9))
+
+
 def test_images_rendered_in_worker_processes_are_those_rendered_here(small_store, monkeypatch):
     from flarelib import images as images_module
     from flarelib.images import ImageCache, last_record_images

@@ -183,7 +183,7 @@ def _observed(los: np.ndarray, patch: np.ndarray, instrument: Instrument, grid: 
     and noise. Pixel by pixel, so that any part of the box renders exactly as it does in the whole."""
     relative, floor = ((settings.texture_hmi, settings.texture_floor_hmi) if instrument == HMI
                        else (settings.texture_mdi, settings.texture_floor_mdi))
-    angle = [2 * np.pi * d.t / 48.0 for d in draws]
+    angle = [2 * np.pi * d.t / 48.0 for d in draws]  # the fine structure renews itself over about a day
     cos = np.array([np.float32(np.cos(a)) for a in angle], dtype=np.float32)[:, None, None]
     sin = np.array([np.float32(np.sin(a)) for a in angle], dtype=np.float32)[:, None, None]
     floors = np.array([np.float32(floor * d.mu) for d in draws], dtype=np.float32)[:, None, None]
