@@ -162,6 +162,46 @@ def test_a_record_rendered_on_every_fourth_pixel_is_the_whole_record_subsampled(
         small_store.magnetogram("SHARP", 999, pd.Timestamp("2012-03-07"))
 
 
+def test_a_chunks_line_of_sight_field_is_each_records_and_eq18_blurred():
+    """A chunk of records computes a bipole's shape once for the records where it has stopped
+    separating: each record's field must be the one it has alone, bit for bit, through emergence,
+    growth and decay, and Eq. 18 with the point-spread's widths (float64 by hand) to float32 precision."""
+    from flarelib.sources.bipoles import SIZE_FACTOR
+    from flarelib.sources.synthetic import record_steps
+    from flarelib.sources.synthetic_render import _draws, _los, canvas
+
+    settings = WorldSettings(seed=3, regions_cycle23=6, regions_cycle24=6, overlap_regions=0)
+
+    def across_growth(region):  # 24 records across the end of the first bipole's growth, or none
+        steps, first = record_steps(region, MDI, []), region.bipoles[0]
+        ends = steps * 1.6 - first.t_emerge - first.t_grow
+        return steps[max(int(np.abs(ends).argmin()) - 8, 0):][:24] if steps.size and ends[0] < 0 < ends[-1] else np.array([])
+
+    region, steps = next((r, across_growth(r)) for r in generate_regions(settings) if len(r.bipoles) > 1 and across_growth(r).size == 24)
+    grid = canvas(region, MDI, settings)
+    shape = (grid.v.size, grid.u.size)
+    draws = [_draws(region, MDI, int(step), settings, shape) for step in steps]
+    every = (slice(None), slice(None))
+    chunk = _los(region, MDI, grid, draws, *every)
+    for image, draw in zip(chunk, draws):
+        np.testing.assert_array_equal(image, _los(region, MDI, grid, [draw], *every)[0])
+    psf2 = np.deg2rad(MDI.psf_sigma_px * MDI.cdelt_deg) ** 2
+    u, v = np.meshgrid(grid.u.astype(float), grid.v.astype(float))
+    for image, draw in list(zip(chunk, draws))[::5]:
+        expected = np.zeros(shape)
+        for b in region.bipoles:
+            amplitude, rho = (float(x) for x in b.state(draw.t))
+            if amplitude == 0.0:
+                continue
+            sx2, sy2 = (SIZE_FACTOR * rho) ** 2 / 2, (SIZE_FACTOR * rho) ** 2 / 4
+            wx2, wy2 = sx2 + psf2, sy2 + psf2
+            du, dv = u - np.deg2rad(b.dlon), v - np.deg2rad(b.dlat)
+            x, y = np.cos(b.tilt) * du + np.sin(b.tilt) * dv, -np.sin(b.tilt) * du + np.cos(b.tilt) * dv
+            expected += -amplitude / rho * (sx2 / wx2) ** 1.5 * (sy2 / wy2) ** 0.5 * x * np.exp(-x**2 / (2 * wx2) - y**2 / (2 * wy2))
+        expected *= draw.mu * MDI.gain
+        np.testing.assert_allclose(image, expected, rtol=0, atol=2e-5 * np.abs(expected).max())
+
+
 def test_the_patch_grows_as_binary_dilation_grows_each_image():
     """The tracked patch's plage, grown for a stack of records by one distance transform, is
     `ndimage.binary_dilation` by the 4-connected cross of each image on its own."""

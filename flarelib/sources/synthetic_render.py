@@ -11,6 +11,7 @@ of a region at once, which is how the world's record table is made quickly
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ from flarelib.images import SUBSAMPLE
 from flarelib.keywords import ON_PATCH, area_mh, compute_keywords, pixel_area_cm2, r_value, r_values_of_stack
 from flarelib.seeding import rng_for
 from flarelib.sources.bipoles import SIZE_FACTOR
-from flarelib.sources.synthetic import BAD_QUALITY, CADENCE_H, HMI, MDI, Instrument, Region, WorldSettings
+from flarelib.sources.synthetic import BAD_QUALITY, CADENCE_H, HMI, MDI, Bipole, Instrument, Region, WorldSettings
 
 
 @dataclass(frozen=True)
@@ -145,35 +146,45 @@ def _los(region: Region, instrument: Instrument, grid: Canvas, draws: list[_Draw
     Eq. 18 is x exp(-x^2/2sx^2 - y^2/2sy^2) on the bipole's tilted axes with sx^2 = (a rho)^2/2 and
     sy^2 = (a rho)^2/4: a derivative of a Gaussian, so its convolution with the instrument's Gaussian
     point-spread is one in closed form, with the widths widened by the point-spread. Exact, and no
-    image convolution; pixel by pixel, so any part of the box renders as it does in the whole."""
+    image convolution; pixel by pixel, so any part of the box renders as it does in the whole. Once
+    a bipole has stopped separating its shape no longer changes, only its amplitude: the records of
+    a chunk that share a shape compute it once (`_shapes`)."""
     psf = np.deg2rad(instrument.psf_sigma_px * instrument.cdelt_deg)
     u, v = grid.u[cols], grid.v[rows]
     t = np.array([d.t for d in draws])
+    seen = np.array([d.mu * instrument.gain for d in draws])
     smooth = np.zeros((t.size, v.size, u.size), dtype=np.float32)
+    product = np.empty((v.size, u.size), dtype=np.float32)
     for bipole in region.bipoles:
         amplitude, rho = bipole.state(t)
-        live = amplitude != 0.0
-        if not live.any():
-            continue
         sx2, sy2 = (SIZE_FACTOR * rho) ** 2 / 2, (SIZE_FACTOR * rho) ** 2 / 4
         wx2, wy2 = sx2 + psf**2, sy2 + psf**2
-        scale = (-amplitude / rho * (sx2 / wx2) ** 1.5 * (sy2 / wy2) ** 0.5).astype(np.float32)[:, None, None]
-        cos, sin = np.float32(np.cos(bipole.tilt)), np.float32(np.sin(bipole.tilt))
-        du, dv = u - np.float32(np.deg2rad(bipole.dlon)), v - np.float32(np.deg2rad(bipole.dlat))
-        along = cos * du[None, :] + sin * dv[:, None]
-        across = -sin * du[None, :] + cos * dv[:, None]
-        fx, fy = (-0.5 / wx2).astype(np.float32)[:, None, None], (-0.5 / wy2).astype(np.float32)[:, None, None]
-        # scale * along * exp(along^2 fx + across^2 fy), in place, in the order numpy evaluates it
-        exponent = (along * along) * fx[live]
-        exponent += (across * across) * fy[live]
-        part = np.exp(exponent, out=exponent)
-        part *= scale[live] * along
-        if live.all():
-            smooth += part
-        else:
-            smooth[live] += part
-    smooth *= np.array([np.float32(d.mu * instrument.gain) for d in draws], dtype=np.float32)[:, None, None]
+        scale = (-amplitude / rho * (sx2 / wx2) ** 1.5 * (sy2 / wy2) ** 0.5 * seen).astype(np.float32)
+        widths = np.stack([(-0.5 / wx2), (-0.5 / wy2)], axis=1).astype(np.float32)
+        for shape, records in _shapes(bipole, u, v, widths, amplitude != 0.0):
+            for r in records:
+                np.multiply(shape, scale[r], out=product)
+                smooth[r] += product
     return smooth
+
+
+def _shapes(bipole: Bipole, u: np.ndarray, v: np.ndarray, widths: np.ndarray,
+            live: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The bipole's shape, along * exp(along^2 fx + across^2 fy) on its tilted axes, once for each
+    distinct (fx, fy) of the live records, with the records that have it."""
+    cos, sin = np.float32(np.cos(bipole.tilt)), np.float32(np.sin(bipole.tilt))
+    du, dv = u - np.float32(np.deg2rad(bipole.dlon)), v - np.float32(np.deg2rad(bipole.dlat))
+    along = cos * du[None, :] + sin * dv[:, None]
+    across = -sin * du[None, :] + cos * dv[:, None]
+    along2, across2 = along * along, across * across
+    distinct, which = np.unique(widths[live], axis=0, return_inverse=True)
+    records = np.flatnonzero(live)
+    for k, (fx, fy) in enumerate(distinct):
+        shape = along2 * fx
+        shape += across2 * fy
+        np.exp(shape, out=shape)
+        shape *= along
+        yield shape, records[np.ravel(which) == k]
 
 
 def _observed(los: np.ndarray, patch: np.ndarray, instrument: Instrument, grid: Canvas, draws: list[_Draws],
