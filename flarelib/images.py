@@ -21,9 +21,12 @@ def subsample(field: np.ndarray, factor: int) -> np.ndarray:
 
 
 def resize(field: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear resize to size x size (torch, align_corners=False), whatever the aspect ratio."""
+    """Bilinear resize to size x size, whatever the aspect ratio, as the study authors' `Resize`
+    transform does it (`torch.nn.functional.grid_sample` on a grid from -1 to 1, align_corners=True:
+    the corner pixels' centres map to the output's corners, and output pixel i samples the input
+    at i (n - 1) / (size - 1)); `F.interpolate` with align_corners=True is that sampling."""
     tensor = torch.as_tensor(np.asarray(field, dtype=np.float32))[None, None]
-    return F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False)[0, 0].numpy()
+    return F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=True)[0, 0].numpy()
 
 
 def cnn_input(field: np.ndarray, series: str, size: int) -> np.ndarray:
