@@ -66,9 +66,9 @@ class WorldSettings:
     regions_cycle24: int = 80
     overlap_regions: int = 10  # forced into May-October 2010, seen by both instruments
     # regions: a bipole's half-separation (deg) and amplitude (G), log-normal and correlated
-    rho_median_deg: float = 2.2
+    rho_median_deg: float = 2.05
     rho_sigma: float = 0.5  # of ln rho
-    b0_median: float = 5000.0  # at the median separation
+    b0_median: float = 4800.0  # at the median separation
     b0_rho_power: float = 0.5  # bigger bipoles are stronger
     b0_sigma: float = 0.3  # of ln B0 at a given separation
     p_complex: float = 0.35  # a second bipole emerges into the region
@@ -86,8 +86,8 @@ class WorldSettings:
     texture_sigma_deg: float = 0.024  # the fine structure's correlation length
     patch_threshold: float = 10.0  # the smoothed field that defines the tracked patch (G)
     patch_dilation: int = 9  # MDI pixels of plage around it
-    cycle23_strength: float = 1.06  # cycle 23's bipole amplitudes relative to cycle 24's
-    cycle23_size: float = 1.28  # and separations
+    cycle23_strength: float = 1.066  # cycle 23's bipole amplitudes relative to cycle 24's
+    cycle23_size: float = 1.374  # and separations
     # flares: M1.0+ rate from the inversion-line gradient, the flux, emergence, a hidden shear and bursts
     flare_rate_m: float = 0.012  # M1.0+ flares per day at the reference gradient and flux
     gradient_ref: float = 160000.0  # G per radian across the steepest inversion line (about 230 G/Mm)
