@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, replace_all_batch_norm_modules_, stack_module_state, vmap
 
+from flarelib.compendium.cost import mean_seconds
 from flarelib.ensemble import Member, fit_members
 from flarelib.models import build_model
 from flarelib.training import TrainSettings, device, fit, predict
@@ -68,14 +69,7 @@ def cnn_step_seconds(members: int, size: int, repeats: int = 3) -> tuple[float, 
         logits = vmap(call, randomness="different")(params, buffers, x)
         loss_fn(logits.reshape(-1, 2), y.reshape(-1)).backward()
 
-    out = []
-    for step in (loop, batched):
-        step()
-        began = time.perf_counter()
-        for _ in range(repeats):
-            step()
-        out.append((time.perf_counter() - began) / repeats)
-    return out[0], out[1]
+    return mean_seconds(loop, repeats), mean_seconds(batched, repeats)
 
 
 def main() -> None:

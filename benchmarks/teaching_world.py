@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 import yaml
 
-from flarelib.compendium.cost import seconds_per_step
+from flarelib.compendium.cost import mean_seconds, seconds_per_step
 from flarelib.images import cnn_input, last_record_images
 from flarelib.keywords import ON_PATCH, compute_keywords
 from flarelib.models import CNNLi2020
@@ -103,11 +103,7 @@ def memory_formats(channels: int, repeats: int = 20) -> tuple[float, float]:
             torch.nn.functional.cross_entropy(model(x), y).backward()
             optimiser.step()
 
-        step()
-        began = time.perf_counter()
-        for _ in range(repeats):
-            step()
-        timings.append((time.perf_counter() - began) / repeats)
+        timings.append(mean_seconds(step, repeats))
     return timings[0], timings[1]
 
 

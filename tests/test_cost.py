@@ -32,3 +32,13 @@ def test_the_estimate_is_cells_times_steps_times_seconds_over_workers(monkeypatc
 
 def test_a_training_step_is_timed_on_this_machine():
     assert 0 < cost.seconds_per_step("LSTM", 32, 8) < 5
+
+
+def test_mean_seconds_warms_up_once_then_averages_the_timed_calls(monkeypatch):
+    """One untimed warm-up call, then `repeats` timed ones; the clock (stepped by hand) gives the mean,
+    and the device is waited for before each reading."""
+    calls, waits, clock = [], [], iter([10.0, 16.0])
+    monkeypatch.setattr(cost.time, "perf_counter", lambda: next(clock))
+    seconds = cost.mean_seconds(lambda: calls.append(1), 3, synchronize=lambda: waits.append(len(calls)))
+    assert len(calls) == 4 and waits == [1, 4]
+    assert seconds == pytest.approx(2.0)

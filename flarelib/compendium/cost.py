@@ -14,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -24,6 +25,20 @@ from flarelib.training import device
 # Table 5 of the study: training positives of each dataset (the training set is twice that, balanced)
 STUDY_TRAIN_POSITIVES = {"SHARP_ONLY": 1774, "FUSED_SHARP": 6375, "SMARP_ONLY": 2849, "FUSED_SMARP": 5698}
 INPUT_SHAPES = {"LSTM": lambda size: (16, 4), "CNN": lambda size: (size, size)}
+
+
+def mean_seconds(call: Callable[[], None], repeats: int, synchronize: Callable[[], None] | None = None) -> float:
+    """Mean wall-clock seconds of `call` over `repeats` calls, after one untimed warm-up call (which
+    pays for first-call allocations and kernel choices); `synchronize` waits for queued device work
+    (a GPU's) before each clock reading."""
+    wait = synchronize or (lambda: None)
+    call()
+    wait()
+    began = time.perf_counter()
+    for _ in range(repeats):
+        call()
+    wait()
+    return (time.perf_counter() - began) / repeats
 
 
 def seconds_per_step(model_name: str, image_size: int, batch_size: int, repeats: int = 2, cnn_channels: int = 64) -> float:
@@ -51,15 +66,7 @@ def seconds_per_step(model_name: str, image_size: int, batch_size: int, repeats:
             nn.functional.cross_entropy(model(x), y).backward()
             optimiser.step()
 
-        step()  # warm-up
-        if where.type == "cuda":
-            torch.cuda.synchronize()
-        began = time.perf_counter()
-        for _ in range(repeats):
-            step()
-        if where.type == "cuda":
-            torch.cuda.synchronize()
-        return (time.perf_counter() - began) / repeats
+        return mean_seconds(step, repeats, torch.cuda.synchronize if where.type == "cuda" else None)
     finally:
         torch.set_num_threads(threads)
 
