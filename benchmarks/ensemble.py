@@ -13,7 +13,6 @@ Single-threaded, as each sweep worker is.
 
 from __future__ import annotations
 
-import copy
 import sys
 import time
 
@@ -60,7 +59,8 @@ def cnn_step_seconds(members: int, size: int, repeats: int = 3) -> tuple[float, 
         for k, model in enumerate(models):
             loss_fn(model(x[k]), y[k]).backward()
 
-    base = copy.deepcopy(models[0])
+    base = build_model("CNN", size)
+    base.channels_last = False  # vmap cannot query a channels-last layout; the parameters are the stacked ones
     replace_all_batch_norm_modules_(base)
     params, buffers = stack_module_state(models)
     call = lambda p, b, xs: functional_call(base, (p, b), (xs,))

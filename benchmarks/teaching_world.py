@@ -83,19 +83,12 @@ def cnn_inputs(store, n: int) -> None:
         print(f"  {series}: ours {mine * 1e3:.2f} ms, whole record {baseline * 1e3:.2f} ms ({baseline / mine:.1f}x), the same inputs")
 
 
-class ChannelsFirst(CNNLi2020):
-    """The CNN as it was: tensors in PyTorch's default (channels-first) memory layout."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(torch.flatten(self.features(x.unsqueeze(1) if x.dim() == 3 else x), 1))
-
-
 def memory_formats(channels: int, repeats: int = 20) -> tuple[float, float]:
     """One training step (batch 64, 32 px, one thread) of the CNN as built, and channels-first."""
     torch.set_num_threads(1)
     x, y = torch.randn(64, 32, 32), torch.randint(0, 2, (64,))
     timings = []
-    for model in (CNNLi2020(32, channels), ChannelsFirst(32, channels).to(memory_format=torch.contiguous_format)):
+    for model in (CNNLi2020(32, channels), CNNLi2020(32, channels, channels_last=False)):
         optimiser = torch.optim.Adam(model.parameters())
 
         def step() -> None:

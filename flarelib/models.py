@@ -27,8 +27,9 @@ class LSTMClassifier(nn.Module):
 
 class CNNLi2020(nn.Module):
     def __init__(self, image_size: int = 128, channels: int = 64, kernels: tuple[int, ...] = (11, 11, 3, 3, 3),
-                 hidden: tuple[int, ...] = (128, 64), dropout: float = 0.5):
+                 hidden: tuple[int, ...] = (128, 64), dropout: float = 0.5, channels_last: bool = True):
         super().__init__()
+        self.channels_last = channels_last  # a fifth faster on a CPU (benchmarks/teaching_world.py); vmap needs False
         layers: list[nn.Module] = []
         previous = 1
         for kernel in kernels:
@@ -46,12 +47,13 @@ class CNNLi2020(nn.Module):
             previous = width
         linear.append(nn.Linear(previous, 2))
         self.classifier = nn.Sequential(*linear)
-        self.to(memory_format=torch.channels_last)  # about a fifth faster on a CPU (benchmarks/teaching_world.py)
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, 1, size, size) or (batch, size, size)
         if x.dim() == 3:
             x = x.unsqueeze(1)
-        features = self.features(x.contiguous(memory_format=torch.channels_last))
+        features = self.features(x.contiguous(memory_format=torch.channels_last) if self.channels_last else x)
         return self.classifier(torch.flatten(features.contiguous(), 1))
 
 

@@ -9,7 +9,7 @@ import torch
 from sklearn.metrics import brier_score_loss, confusion_matrix, roc_auc_score
 
 from flarelib import metrics
-from flarelib.models import CNNLi2020, LSTMClassifier, count_parameters
+from flarelib.models import CNNLi2020, LSTMClassifier, build_model, count_parameters
 from flarelib.plots import reliability, verification_figure
 from flarelib.training import EarlyStopping, TrainSettings, fit, predict
 
@@ -136,3 +136,21 @@ def test_the_cnn_width_is_a_parameter_and_a_checkpoint_carries_its_own(tmp_path)
     base = dict(max_epochs=3, cnn_patience=2, batch_size=8, learning_rate=1e-3, seed=0)
     assert TrainSettings.from_params(base, "CNN").cnn_channels == 64
     assert TrainSettings.from_params({**base, "cnn_channels": 16}, "CNN").cnn_channels == 16
+
+
+def test_the_cnn_in_either_memory_layout_gives_the_same_outputs_and_vmap_takes_channels_first():
+    """Channels-last is only a layout: the same weights give the same probabilities in PyTorch's default
+    layout, which torch.func.vmap needs to train several CNNs at once (benchmarks/ensemble.py)."""
+    from torch.func import functional_call, stack_module_state, vmap
+
+    torch.manual_seed(0)
+    last = build_model("CNN", 32, 8).eval()
+    first = CNNLi2020(32, 8, channels_last=False).eval()
+    first.load_state_dict(last.state_dict())
+    x = torch.randn(5, 32, 32)
+    torch.testing.assert_close(first(x), last(x), rtol=1e-5, atol=1e-5)
+    params, buffers = stack_module_state([first, first])
+    stacked = vmap(lambda p, b, xs: functional_call(first, (p, b), (xs,)))(params, buffers, torch.stack([x, x]))
+    torch.testing.assert_close(stacked[1], first(x), rtol=1e-5, atol=1e-5)
+    with pytest.raises(RuntimeError, match="vmap"):
+        vmap(lambda p, b, xs: functional_call(last, (p, b), (xs,)))(*stack_module_state([last, last]), torch.stack([x, x]))
