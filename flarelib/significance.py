@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from flarelib.metrics import rank_auc
+from flarelib.metrics import fast_tss, rank_auc
 from flarelib.schema import SAMPLE_REGION
 
 METRICS = ("ACC", "AUC", "TSS", "BSS")
@@ -214,13 +214,6 @@ def bootstrap_table(predictions: pd.DataFrame, metrics: pd.DataFrame, metric: Ca
                      f"mean {name}": metrics[(metrics.dataset == dataset) & (metrics.model == model)][name].mean(),
                      "95% low": low, "95% high": high, "test regions per seed": part.groupby("seed").arpnum.nunique().mean()})
     return pd.DataFrame(rows)
-
-
-def fast_tss(y: np.ndarray, p: np.ndarray, threshold: float = 0.5) -> float:
-    """TSS of probabilities `p` at `threshold` (hit rate minus false-alarm rate), for bootstrap
-    loops; equal to `metrics.scores(y, p, threshold)["TSS"]` (a test checks) at a hundredth of the cost."""
-    y, yes = np.asarray(y).astype(bool), np.asarray(p) >= threshold
-    return float(yes[y].mean() - yes[~y].mean())
 
 
 def seed_statistic(metric: str, thresholds: dict | None = None) -> Callable[[pd.DataFrame], float]:
