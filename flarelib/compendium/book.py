@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 import yaml
@@ -22,6 +23,8 @@ import yaml
 from flarelib.compendium.paths import project_root
 from flarelib.compendium.runner import RunError, read_manifest
 from flarelib.compendium.toc import chapters
+
+TwinNote = Callable[..., "str | None"]  # twin(chapter, skipped=...) -> the markdown that opens its page
 
 MATHJAX_PARTS = ("tex-chtml.js", "input", "output/chtml", "ui", "a11y")
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
@@ -43,11 +46,11 @@ def mathjax_dir(root: Path) -> Path:
     return es5
 
 
-def stage(run_dir: Path, root: Path, twin: tuple[str, str | None] | None = None,
+def stage(run_dir: Path, root: Path, twin: TwinNote | None = None,
           repository_url: str | None = None) -> Path:
     """Copy the book's sources and the run's executed chapters into `<run>/_book/`; in a site, each
-    chapter opens with a link to its `twin` (this book's name, the other's), and the launch buttons
-    point to `repository_url`."""
+    chapter opens with the note `twin` writes for it (a link to its twin in the other book), and the
+    launch buttons point to `repository_url`."""
     staging = run_dir / "_book"
     if staging.exists():
         shutil.rmtree(staging)
@@ -70,9 +73,7 @@ def stage(run_dir: Path, root: Path, twin: tuple[str, str | None] | None = None,
         target.parent.mkdir(parents=True, exist_ok=True)
         page = for_the_page(nbformat.read(executed, as_version=4), run_dir, root)
         if twin is not None:
-            from flarelib.compendium.site import twin_cell
-
-            note = twin_cell(spec.name, twin[0], twin[1], skipped=bool(manifest.get("skipped")))
+            note = twin(spec.name, skipped=bool(manifest.get("skipped")))
             if note:
                 page.cells.insert(1, nbformat.v4.new_markdown_cell(note))
         nbformat.write(page, target)
@@ -121,7 +122,7 @@ def with_world_beside_sun(page: Path, run_dir: Path) -> None:
         misses = record["numbers"]["world_vs_sun"]["misses"]
         text += [
             "Chapter 03 of this run compared the world's kept windows with the study authors' tables "
-            "(`flarelib.sources.calibration`). Each keyword per instrument, over windows (their last record), with the "
+            "(`flarelib.world.calibration`). Each keyword per instrument, over windows (their last record), with the "
             "Kolmogorov-Smirnov distance (the target: at most 0.15):", "",
             f"```{{figure}} figures/{WORLD_FIGURES[0]}.png", ":name: world-beside-sun", "",
             "The synthetic world (orange) and the real tables (grey), per instrument and keyword.", "```", "",
@@ -160,7 +161,7 @@ def with_launch_buttons(config: Path, repository_url: str, branch: str = "main")
 
 
 def build_book(run_dir: Path, root: Path | None = None, output: Path | None = None, strict: bool = True,
-               twin: tuple[str, str | None] | None = None, repository_url: str | None = None) -> Path:
+               twin: TwinNote | None = None, repository_url: str | None = None) -> Path:
     """Build `<output>/_build/html` from the run's executed notebooks; return its index.html.
 
     Parameters
@@ -169,7 +170,9 @@ def build_book(run_dir: Path, root: Path | None = None, output: Path | None = No
     root : the project root.
     output : where `_build/html` goes (default: the project root).
     strict : Sphinx warnings are errors.
-    twin : in a site, this book's name and the other book's (`flarelib.compendium.site`).
+    twin : in a site, the note that opens each chapter page, from the chapter's name and whether it
+        was skipped (`flarelib.compendium.site` links it to its twin; the site builds on the book,
+        never the other way).
     repository_url : the project's public repository, for the launch buttons.
     """
     root = root or project_root()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -127,7 +128,8 @@ def build_site(books: dict[str, Path], out: Path, *, root: Path | None = None, r
         other = next((n for n in names if n != name), None)
         log(f"Building the {name} book ...")
         scratch = out / f".{name}-build"
-        index = build_book(run_dir, root=root, output=scratch, twin=(name, other), repository_url=repository_url)
+        note = partial(twin_cell, this=name, other=other)
+        index = build_book(run_dir, root=root, output=scratch, twin=note, repository_url=repository_url)
         shutil.move(str(index.parent), str(out / name))
         shutil.rmtree(scratch)
     (out / "index.html").write_text(landing_page(books, missing_note))
