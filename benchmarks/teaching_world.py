@@ -30,9 +30,12 @@ from flarelib.compendium.cost import mean_seconds, seconds_per_step
 from flarelib.images import cnn_input, last_record_images
 from flarelib.keywords import ON_PATCH, compute_keywords
 from flarelib.models import CNNLi2020
-from flarelib.sources.build import build_synthetic
-from flarelib.sources.synthetic import CADENCE_H, EPOCH, HMI, MDI, WorldSettings, generate_regions, record_steps
-from flarelib.sources.synthetic_render import CHUNK, chunk_keywords, observe
+from flarelib.sources.synthetic import build_synthetic
+from flarelib.world.instruments import CADENCE_H, EPOCH, HMI, MDI
+from flarelib.world.records import record_steps
+from flarelib.world.regions import generate_regions
+from flarelib.world.render import CHUNK, chunk_keywords, observe
+from flarelib.world.settings import WorldSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from flarelib.images import SUBSAMPLE, subsample
+from flarelib.schema import SUBSAMPLE, subsample
 from flarelib.sources.overview import co_temporal_pairs
 from flarelib.schema import KEYWORDS
 

@@ -12,12 +12,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-SUBSAMPLE = {"SHARP": 4, "SMARP": 1}
+from flarelib.schema import SUBSAMPLE, subsample
 
-
-def subsample(field: np.ndarray, factor: int) -> np.ndarray:
-    """Every `factor`-th pixel in both dimensions (the study's fusion of HMI to MDI resolution)."""
-    return np.asarray(field)[::factor, ::factor]
 
 
 def resize(field: np.ndarray, size: int) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from flarelib.goes import is_strong
-from flarelib.images import SUBSAMPLE
+from flarelib.schema import SUBSAMPLE
 from flarelib.schema import KEYWORDS
 
 QUIET, WEAK, STRONG = "QUIET", "WEAK", "STRONG"
@@ -138,7 +138,7 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
     images are counted separately, at most `max_bad` of each. A keyword counts per column (a missing
     record makes every column NaN); an image is bad if it has NaN pixels, is missing, or its height or
     width is more than `size_tolerance` pixels from the window's median (sizes on the grid the CNN
-    sees, as the authors compare them: HMI's after the 4x subsampling, `images.SUBSAMPLE`). The last
+    sees, as the authors compare them: HMI's after the 4x subsampling, `schema.SUBSAMPLE`). The last
     record must have every keyword and a good image, since the CNN reads it. `usable` marks the windows
     that pass these rules whatever their label; `keep` the usable windows with a label.
 

@@ -3,7 +3,7 @@
 The servers answer in the services' real formats: JSOC's `jsoc_info?op=series_struct|rs_list`,
 `jsoc_fetch?op=exp_request|exp_status` and `checkAddress.sh` as JSON, export files under a `/SUM...`
 folder, and the HEK's `her?cmd=search` JSON pages. What they serve is a small synthetic world
-(`flarelib.sources.synthetic`) observed in May-October 2010, when MDI and HMI overlap. Its cutouts are
+(`flarelib.world`) observed in May-October 2010, when MDI and HMI overlap. Its cutouts are
 written as JSOC writes them: RICE tile-compressed, with header cards that are not FITS-standard
 (lower-case exponents, bare `nan` values) and the FITS checksums of the bytes as written. The real drms
 and sunpy clients talk to them, nothing is monkeypatched. A file can be cut half-way or served corrupt
@@ -99,7 +99,7 @@ class World:
     """The synthetic world as JSOC and the HEK would hold it: records, cutouts and flares."""
 
     def __init__(self, folder: Path, seed: int = 3, overlap_regions: int = 6):
-        from flarelib.sources.build import build_synthetic
+        from flarelib.sources.synthetic import build_synthetic
 
         self.store = build_synthetic(folder / "world", seed, 1, 1, overlap_regions, workers=1)
         self.records = self.store.records

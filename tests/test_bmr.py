@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from flarelib.sources.bipoles import SIZE_FACTOR, bmr_field, peak_field, peak_offset
+from flarelib.world.bipoles import SIZE_FACTOR, bmr_field, peak_field, peak_offset
 
 
 def test_hand_computed_value():

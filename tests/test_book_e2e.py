@@ -93,7 +93,7 @@ def test_built_chapters_record_their_headline_numbers(built):
     numbers = {name: read_record(run_dir, name)["numbers"] for name in BUILT}
     assert all(numbers[name]["built"] is True for name in BUILT)
     assert numbers["01_data"]["co_temporal_pairs"] >= 1 and numbers["01_data"]["records_kept"]["SHARP"] > 0
-    from flarelib.sources.synthetic import HMI, MDI
+    from flarelib.world.instruments import HMI, MDI
 
     assert abs(numbers["02_fusion"]["qq_factor"] - MDI.gain / HMI.gain) < 0.05  # the synthetic MDI gain, recovered
     assert sum(numbers["03_sampling"]["positives"].values()) > 0

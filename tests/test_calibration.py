@@ -11,7 +11,7 @@ import yaml
 from scipy import stats
 
 from flarelib.schema import KEYWORDS
-from flarelib.sources import calibration
+from flarelib.world import calibration
 from flarelib.sources import window_tables as wt
 from tests.conftest import ROOT, SHARED_DATA
 
@@ -68,17 +68,17 @@ needs_tables = pytest.mark.skipif(not (SHARED_DATA / wt.TABLES_DIR).exists(),
 @pytest.fixture(scope="module")
 def demo_world(tmp_path_factory):
     """The demo parameter set's world (about two minutes on 2 cores), its windows as the study keeps them."""
-    from flarelib.sources.build import build_synthetic
+    from flarelib.sources.synthetic import build_synthetic, world_windows
 
     demo = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())
     store = build_synthetic(tmp_path_factory.mktemp("demo_world") / "store", demo["seed"], demo["regions_cycle23"],
                             demo["regions_cycle24"], demo["overlap_regions"], workers=0)
-    return calibration.world_windows(store)
+    return world_windows(store)
 
 
 @pytest.fixture(scope="module")
 def real():
-    return calibration.real_windows(SHARED_DATA)
+    return wt.real_windows(SHARED_DATA)
 
 
 @needs_tables

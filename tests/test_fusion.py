@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flarelib.sources.build import build_synthetic, filter_store
+from flarelib.sources.store import filter_store
+from flarelib.sources.synthetic import build_synthetic
 from flarelib.fusion import keyword_regression, matched_pixels, qq_study, through_origin
-from flarelib.sources.synthetic import MDI
+from flarelib.world.instruments import MDI
 
 T = pd.Timestamp("2010-06-01")
 

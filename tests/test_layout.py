@@ -18,7 +18,7 @@ from flarelib.compendium.toc import chapters, toc_files
 
 PACKAGE = Path(flarelib.__file__).parent
 MAX_LINES = 350
-MAX_TOP_LEVEL = 23  # "at most about 22" (#13); the 23rd is `ensemble`, the seeds trained together (#18)
+MAX_TOP_LEVEL = 24  # "at most about 22" (#13); `ensemble`, the seeds trained together (#18); `world`, the teaching world (#29)
 
 
 def modules() -> list[str]:
@@ -33,7 +33,7 @@ def sources() -> dict[Path, ast.Module]:
 
 def test_the_packages_group_the_library_by_role():
     names = set(modules())
-    for package in ("compendium", "sources", "attribution", "operational"):
+    for package in ("compendium", "sources", "world", "attribution", "operational"):
         assert f"flarelib.{package}" in names
     assert {"flarelib.compendium.runner", "flarelib.sources.store", "flarelib.operational.calibration",
             "flarelib.operational.full_disk", "flarelib.operational.transfer", "flarelib.attribution.methods"} <= names
@@ -112,3 +112,98 @@ def test_a_chapter_opens_with_its_outline_and_library_and_ends_with_a_summary(sp
     assert len(summaries) == 1
     prose = summaries[0].source.split("\n\n")[1]
     assert len(prose.split()) >= 20 and not prose.startswith("The numbers"), "a short prose summary comes first"
+
+
+def import_graph(package: Path, name: str = "flarelib") -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, at the top or inside a function (a deferred
+    import still ties the two modules together; `if TYPE_CHECKING:` blocks count too)."""
+    modules = {}
+    for path in package.rglob("*.py"):
+        parts = (name, *path.relative_to(package).with_suffix("").parts)
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def home(dotted: str) -> str | None:
+        while dotted and dotted not in modules:
+            dotted = dotted.rpartition(".")[0]
+        return dotted or None
+
+    graph: dict[str, set[str]] = {module: set() for module in modules}
+    for module, path in modules.items():
+        package_name = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package_name.split(".")[: len(package_name.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            graph[module] |= {found for t in targets if t.startswith(name) and (found := home(t)) not in (None, module)}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for other in sorted(graph[module]):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            component = []
+            while (top := stack.pop()) != module:
+                component.append(top)
+            if component:
+                cycles.append(sorted([module, *component]))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_the_cycle_finder_sees_a_cycle_through_a_deferred_import(tmp_path):
+    toy = tmp_path / "toy"
+    (toy / "inner").mkdir(parents=True)
+    (toy / "__init__.py").write_text("")
+    (toy / "inner" / "__init__.py").write_text("")
+    (toy / "a.py").write_text("from toy.inner.b import B\n")
+    (toy / "inner" / "b.py").write_text("B = 1\n\n\ndef late():\n    from ..a import A\n")
+    (toy / "c.py").write_text("import toy.a\n")
+    assert import_cycles(import_graph(toy, "toy")) == [["toy.a", "toy.inner.b"]]
+    (toy / "inner" / "b.py").write_text("B = 1\n")
+    assert import_cycles(import_graph(toy, "toy")) == []
+
+
+def test_no_import_cycle_between_the_librarys_modules():
+    cycles = import_cycles(import_graph(PACKAGE))
+    assert not cycles, "import cycles (each a group of modules that import each other): " + "; ".join(
+        " <-> ".join(cycle) for cycle in cycles)
+
+
+def test_the_teaching_world_imports_nothing_from_the_sources():
+    """The synthetic source builds a store from the world, never the other way (not even through
+    another module, nor inside a function)."""
+    graph = import_graph(PACKAGE)
+    reached, todo = set(), [m for m in graph if m.startswith("flarelib.world")]
+    while todo:
+        module = todo.pop()
+        if module not in reached:
+            reached.add(module)
+            todo.extend(graph[module])
+    assert {m for m in graph if m.startswith("flarelib.world.")} <= reached
+    wrong = sorted(m for m in reached if m.startswith("flarelib.sources"))
+    assert not wrong, f"the world reaches {wrong}"
+    assert not any(m.startswith("flarelib.sources.synthetic_") for m in graph)

@@ -7,13 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flarelib.sources.build import build_synthetic, filter_store
+from flarelib.sources.store import filter_store
+from flarelib.sources.synthetic import build_synthetic
 from flarelib.sources.store import StoreError
 from flarelib.keywords import ON_PATCH, compute_keywords
 from flarelib.sampling import label_records
-from flarelib.sources.synthetic import HMI, MDI, MDI_GAP, WorldSettings, generate_regions
-from flarelib.sources.synthetic_render import observe
-from flarelib.sources.synthetic_flares import flare_catalogue
+from flarelib.world.flares import flare_catalogue
+from flarelib.world.instruments import HMI, MDI, MDI_GAP
+from flarelib.world.regions import generate_regions
+from flarelib.world.render import observe
+from flarelib.world.settings import WorldSettings
 
 SMALL = WorldSettings(seed=3, regions_cycle23=6, regions_cycle24=5, overlap_regions=3)
 
@@ -109,8 +112,8 @@ def test_keywords_from_the_patch_and_lattice_equal_those_of_the_whole_render():
     """The world computes its records' keywords a chunk at a time without rendering their whole
     boxes; they must be the keywords `flarelib.keywords` gives on each whole rendered record, boxes
     that jump and NaN rows included, in a chunk or alone."""
-    from flarelib.sources.synthetic import record_steps
-    from flarelib.sources.synthetic_render import chunk_keywords, observe_keywords
+    from flarelib.world.records import record_steps
+    from flarelib.world.render import chunk_keywords, observe_keywords
 
     settings = WorldSettings(seed=5, regions_cycle23=4, regions_cycle24=4, overlap_regions=2, p_size_jump=0.2, p_nan_pixels=0.1)
     compared = 0
@@ -139,8 +142,8 @@ def test_a_record_rendered_on_every_fourth_pixel_is_the_whole_record_subsampled(
     """The CNN reads HMI subsampled 4x, so the world renders only those pixels: they must be the
     whole render's, bit for bit, boxes that jump and NaN rows included, and so must the CNN inputs."""
     from flarelib.images import cnn_input, last_record_images
-    from flarelib.sources.synthetic import record_steps
-    from flarelib.sources.synthetic_render import canvas
+    from flarelib.world.records import record_steps
+    from flarelib.world.render import canvas
 
     settings = WorldSettings(seed=5, regions_cycle23=4, regions_cycle24=4, overlap_regions=2, p_size_jump=0.3, p_nan_pixels=0.3)
     flaws = {"cut": 0, "nan": 0}
@@ -166,9 +169,9 @@ def test_a_chunks_line_of_sight_field_is_each_records_and_eq18_blurred():
     """A chunk of records computes a bipole's shape once for the records where it has stopped
     separating: each record's field must be the one it has alone, bit for bit, through emergence,
     growth and decay, and Eq. 18 with the point-spread's widths (float64 by hand) to float32 precision."""
-    from flarelib.sources.bipoles import SIZE_FACTOR
-    from flarelib.sources.synthetic import record_steps
-    from flarelib.sources.synthetic_render import _draws, _los, canvas
+    from flarelib.world.bipoles import SIZE_FACTOR
+    from flarelib.world.records import record_steps
+    from flarelib.world.render import _draws, _los, canvas
 
     settings = WorldSettings(seed=3, regions_cycle23=6, regions_cycle24=6, overlap_regions=0)
 
@@ -207,7 +210,7 @@ def test_the_patch_grows_as_binary_dilation_grows_each_image():
     `ndimage.binary_dilation` by the 4-connected cross of each image on its own."""
     from scipy import ndimage
 
-    from flarelib.sources.synthetic_render import _grow_cross
+    from flarelib.world.render import _grow_cross
 
     rng = np.random.default_rng(11)
     cross = ndimage.generate_binary_structure(2, 1)
@@ -234,8 +237,8 @@ def test_images_rendered_in_worker_processes_are_those_rendered_here(small_store
 def test_the_m_flare_rate_rises_with_field_strength_and_falls_with_separation():
     """The world's hazard: at a fixed separation a stronger bipole flares more; at a fixed amplitude a
     wider one (a gentler inversion line) flares less, though it holds more flux."""
-    from flarelib.sources.synthetic import Bipole, Region
-    from flarelib.sources.synthetic_flares import drivers, m_rate
+    from flarelib.world.regions import Bipole, Region
+    from flarelib.world.flares import drivers, m_rate
 
     calm = WorldSettings(burst_sigma=0.0)
 

@@ -15,7 +15,7 @@ import torch
 from scipy import ndimage
 from torch import nn
 
-from flarelib.sources.bipoles import SIZE_FACTOR, bmr_field
+from flarelib.world.bipoles import SIZE_FACTOR, bmr_field
 from flarelib.images import resize
 
 ATTRIBUTION_METHODS = ("Deconvolution", "GuidedBackprop", "IntegratedGradients", "DeepLift", "GradCAM")
@@ -157,7 +157,7 @@ def render_bipole(b0: float, rho_deg: float, tilt_deg: float, size: int, cdelt_d
 def bipole_table(grid: BipoleGrid, size: int) -> tuple[pd.DataFrame, np.ndarray]:
     """Every bipole of the grid on one field of view: the largest bipole's box, with the margin of
     the synthetic world's tracked boxes (`WorldSettings.box_margin_deg`)."""
-    from flarelib.sources.synthetic import WorldSettings
+    from flarelib.world.settings import WorldSettings
 
     half = 2.0 * SIZE_FACTOR * max(grid.rho_deg) + WorldSettings().box_margin_deg
     rows, images = [], []

@@ -8,37 +8,7 @@ from typing import Callable
 import pandas as pd
 
 from flarelib.compendium.paths import resolve
-from flarelib.sources.store import Store, StoreError, apply_study_filters, open_store, settings_json, write_store
-
-
-def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle24: int, overlap_regions: int,
-                    workers: int = 0, progress: Callable[[str], None] | None = None,
-                    constants: dict | None = None) -> Store:
-    """Generate the embedded world and write it as a store (magnetograms rendered on read).
-
-    Parameters
-    ----------
-    folder : where the store is written.
-    seed : the world's seed.
-    regions_cycle23, regions_cycle24 : regions per solar cycle.
-    overlap_regions : regions of 2010 observed by both MDI and HMI.
-    workers : processes for the keyword records (0: one per core).
-    progress : hears how far the rendering has come.
-    constants : other values of the world's constants (`WorldSettings`), for calibration studies.
-    """
-    from flarelib.sources.synthetic import WorldSettings, generate_regions, regions_to_json
-    from flarelib.sources.synthetic_records import keyword_records
-    from flarelib.sources.synthetic_flares import flare_catalogue
-
-    settings = WorldSettings(seed=seed, regions_cycle23=regions_cycle23, regions_cycle24=regions_cycle24,
-                             overlap_regions=overlap_regions, **(constants or {}))
-    regions = generate_regions(settings)
-    flares = flare_catalogue(regions, settings, workers=workers)  # first: a flare relaxes a region's core, which the records show
-    records = keyword_records(regions, settings, workers=workers, progress=progress)
-    provenance = {"source": "synthetic", "query": settings_json(settings),
-                  "note": "the embedded teaching world of flarelib.sources.synthetic; not the Sun"}
-    world = {"settings": settings_json(settings), "regions": regions_to_json(regions)}
-    return open_store(write_store(folder, records, flares, provenance, world))
+from flarelib.sources.store import Store, StoreError, apply_study_filters, open_store, write_store
 
 
 def build_jsoc(folder: Path, cache_dir: str, jsoc_email: str | None, with_images: bool = True, *,
@@ -122,6 +92,8 @@ def build_store(folder: str | Path, source: str, **params) -> Store:
     """Write the store of a run's data chapter from its parameters."""
     folder = resolve(folder)
     if source == "synthetic":
+        from flarelib.sources.synthetic import build_synthetic
+
         return build_synthetic(folder, params["seed"], params["regions_cycle23"], params["regions_cycle24"],
                                params["overlap_regions"], params.get("workers", 0), params.get("progress"))
     if source == "jsoc":
@@ -130,24 +102,3 @@ def build_store(folder: str | Path, source: str, **params) -> Store:
     if source == "archive":
         return build_archive(folder, params["data_dir"])
     raise StoreError(f"unknown source {source!r}; expected synthetic, archive or jsoc")
-
-
-def bad_quality_bits(series: str, source: str) -> int:
-    """Which QUALITY bits make a record bad, for a series of a source."""
-    if source == "synthetic":
-        from flarelib.sources.synthetic import BAD_QUALITY
-
-        return BAD_QUALITY
-    from flarelib.sources.jsoc import SERIES
-
-    return SERIES[series].bad_quality_bits
-
-
-def filter_store(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The study's record filters applied per series; returns kept and dropped (with reasons)."""
-    kept, dropped = [], []
-    for series, records in store.records.groupby("SERIES", sort=False):
-        k, d = apply_study_filters(records, bad_quality_bits(str(series), store.source),
-                                   skip=store.provenance.get("filters_applied_upstream", ()))
-        kept.append(k), dropped.append(d)
-    return pd.concat(kept, ignore_index=True), pd.concat(dropped, ignore_index=True)

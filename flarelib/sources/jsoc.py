@@ -174,7 +174,7 @@ def files_by_record(filenames: list[str], paths: list[Path]) -> pd.DataFrame:
 def image_stats(magnetogram: Path, series: str = "SHARP") -> dict[str, int]:
     """NX, NY (native) and the NaN pixels of the image on the CNN's grid (HMI subsampled 4x, as the
     authors count them), for the bad-record rules."""
-    from flarelib.images import SUBSAMPLE, subsample
+    from flarelib.schema import SUBSAMPLE, subsample
     from flarelib.sources.fitsio import read_image
 
     data = read_image(magnetogram).data

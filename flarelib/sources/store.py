@@ -120,7 +120,8 @@ class Store:
 
     @cached_property
     def _world(self) -> tuple[Any, list[Any]]:
-        from flarelib.sources.synthetic import WorldSettings, regions_from_json
+        from flarelib.world.regions import regions_from_json
+        from flarelib.world.settings import WorldSettings
 
         world = json.loads((self.folder / "world.json").read_text())
         return WorldSettings(**world["settings"]), regions_from_json(world["regions"])
@@ -152,8 +153,8 @@ class Store:
             raise StoreError(f"the {self.source} store in {self.folder} has keywords only, no magnetograms")
         row = self.record(series, arpnum, t_rec)
         if self.source == "synthetic":
-            from flarelib.sources.synthetic import CADENCE_H, EPOCH, INSTRUMENTS
-            from flarelib.sources.synthetic_render import observe
+            from flarelib.world.instruments import CADENCE_H, EPOCH, INSTRUMENTS
+            from flarelib.world.render import observe
 
             settings, regions = self._world
             instrument = next(i for i in INSTRUMENTS.values() if i.series == series)
@@ -169,7 +170,7 @@ class Store:
         """Longitude from central meridian and latitude (degrees) of the columns and rows of a cutout."""
         row = self.record(series, arpnum, t_rec)
         if self.source == "synthetic":
-            from flarelib.sources.synthetic import INSTRUMENTS
+            from flarelib.world.instruments import INSTRUMENTS
 
             cdelt = next(i for i in INSTRUMENTS.values() if i.series == series).cdelt_deg
             lon0, lat0, crpix1, crpix2 = row.LON_FWT, row.LAT_FWT, (shape[1] + 1) / 2, (shape[0] + 1) / 2
@@ -221,6 +222,27 @@ def apply_study_filters(records: pd.DataFrame, bad_quality_bits: int, skip=()) -
     dropped = reasons.any(axis=1)
     why = reasons[dropped].apply(lambda row: "; ".join(row.index[row]), axis=1)
     return records[~dropped].reset_index(drop=True), records[dropped].assign(reason=why).reset_index(drop=True)
+
+
+def bad_quality_bits(series: str, source: str) -> int:
+    """Which QUALITY bits make a record bad, for a series of a source."""
+    if source == "synthetic":
+        from flarelib.world.instruments import BAD_QUALITY
+
+        return BAD_QUALITY
+    from flarelib.sources.jsoc import SERIES
+
+    return SERIES[series].bad_quality_bits
+
+
+def filter_store(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The study's record filters applied per series; returns kept and dropped (with reasons)."""
+    kept, dropped = [], []
+    for series, records in store.records.groupby("SERIES", sort=False):
+        k, d = apply_study_filters(records, bad_quality_bits(str(series), store.source),
+                                   skip=store.provenance.get("filters_applied_upstream", ()))
+        kept.append(k), dropped.append(d)
+    return pd.concat(kept, ignore_index=True), pd.concat(dropped, ignore_index=True)
 
 
 def settings_json(settings: Any) -> dict[str, Any]:

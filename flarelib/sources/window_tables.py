@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from flarelib.schema import KEYWORDS
+
 TABLES_DIR = "arnet-windows-3f6c20b"
 TABLE_COLUMNS = ["prefix", "arpnum", "t_start", "t_end", "label", "flares", "FLARE_INDEX", "AREA", "USFLUX", "MEANGBZ", "R_VALUE"]
 PREFIX_SERIES = {"HARP": "SHARP", "TARP": "SMARP"}
@@ -243,3 +245,21 @@ def mapping_summary(records: pd.DataFrame, noaa: pd.DataFrame) -> pd.DataFrame:
     flares = noaa.groupby("SERIES")[["listed", "matched"]].sum()
     table["listed_flares_matched"] = flares.matched / flares.listed
     return table
+
+
+def real_windows(data_dir) -> pd.DataFrame:
+    """The authors' windows (SERIES, ARPNUM, label and the four keywords under our names), as the
+    teaching world's calibration compares them (`flarelib.world.calibration`)."""
+    tables = read_window_tables(data_dir)
+    return tables.rename(columns={"arpnum": "ARPNUM", **KEYWORD_MAP})[["SERIES", "ARPNUM", "label", *KEYWORDS]]
+
+
+def real_windows_if_present() -> pd.DataFrame | None:
+    """The authors' windows when their tables are in the data folder (never fetched), else None."""
+    from flarelib.sources import registry
+
+    try:
+        registry.ensure(TABLES_DIR, fetch=False)
+    except registry.DataMissing:
+        return None
+    return real_windows(registry.data_dir())

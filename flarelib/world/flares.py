@@ -1,4 +1,4 @@
-"""The synthetic world's flares.
+"""The teaching world's flares.
 
 M1.0+ flares come at a rate set by what makes real regions flare, only part of which the study's
 four keywords see: the field gradient across the strongest polarity inversion line (the sum of
@@ -20,8 +20,10 @@ import pandas as pd
 
 from flarelib.goes import flux_to_class
 from flarelib.seeding import rng_for
-from flarelib.sources.bipoles import SIZE_FACTOR, bmr_field
-from flarelib.sources.synthetic import CADENCE_H, HMI, MDI, Region, WorldSettings, hours, relax_cores, timestamp
+from flarelib.world.bipoles import SIZE_FACTOR, bmr_field
+from flarelib.world.instruments import CADENCE_H, HMI, MDI, hours, timestamp
+from flarelib.world.regions import Region, relax_cores
+from flarelib.world.settings import WorldSettings
 
 RSUN_CM = 6.96e10
 FLUX_PER_B0_RHO2 = SIZE_FACTOR**3 * np.sqrt(np.pi / 2) * RSUN_CM**2  # Eq. 18's unsigned flux / (B0 rho^2)

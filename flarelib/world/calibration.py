@@ -1,11 +1,12 @@
-"""The synthetic world beside the real Sun: the statistics the world's constants were fitted to.
+"""The teaching world beside the real Sun: the statistics the world's constants were fitted to.
 
-Against the study authors' window tables (`flarelib.sources.window_tables`): each keyword's
-distribution per instrument over windows (the window's last record, in log space where the
-keyword is skewed: USFLUXL and AREA), compared by the two-sample Kolmogorov-Smirnov distance
-(`scipy.stats.ks_2samp`); the event rate (positives over positives and negatives); the share of
-regions that ever have a positive window; and the largest share of an instrument's positives that
-one region holds. The world's windows are labelled with the study's rules (`flarelib.sampling`).
+Against the study authors' window tables (read by `flarelib.sources.window_tables.real_windows`):
+each keyword's distribution per instrument over windows (the window's last record, in log space
+where the keyword is skewed: USFLUXL and AREA), compared by the two-sample Kolmogorov-Smirnov
+distance (`scipy.stats.ks_2samp`); the event rate (positives over positives and negatives); the
+share of regions that ever have a positive window; and the largest share of an instrument's
+positives that one region holds. The world's windows are labelled with the study's rules
+(`flarelib.sampling`; `flarelib.sources.synthetic.world_windows` does it for a store).
 """
 
 from __future__ import annotations
@@ -21,43 +22,12 @@ TARGETS = {"ks": 0.15, "event_rate": {"SHARP": 0.041, "SMARP": 0.034}, "event_ra
            "regions_positive": 0.10, "top_region_share": 0.05}
 
 
-def real_windows(data_dir) -> pd.DataFrame:
-    """The authors' windows (SERIES, ARPNUM, label and the four keywords under our names)."""
-    from flarelib.sources.window_tables import KEYWORD_MAP, read_window_tables
-
-    tables = read_window_tables(data_dir)
-    return tables.rename(columns={"arpnum": "ARPNUM", **KEYWORD_MAP})[["SERIES", "ARPNUM", "label", *KEYWORDS]]
-
-
-def real_windows_if_present() -> pd.DataFrame | None:
-    """The authors' windows when their tables are in the data folder (never fetched), else None."""
-    from flarelib.sources import registry
-    from flarelib.sources.window_tables import TABLES_DIR
-
-    try:
-        registry.ensure(TABLES_DIR, fetch=False)
-    except registry.DataMissing:
-        return None
-    return real_windows(registry.data_dir())
-
-
 def windows_with_keywords(samples: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
     """Kept, labelled windows (`sampling.sample_windows`) with their last record's keywords."""
     usable = samples[samples.keep & samples.label.notna()]
     return usable.rename(columns={"end": "T_REC"}).merge(
         kept[["SERIES", "ARPNUM", "T_REC", *KEYWORDS]], on=["SERIES", "ARPNUM", "T_REC"], how="left",
     )[["SERIES", "ARPNUM", "label", *KEYWORDS]].assign(label=lambda d: d.label.astype(bool))
-
-
-def world_windows(store) -> pd.DataFrame:
-    """The world's labelled windows as the study keeps them (positives and QUIET-to-QUIET
-    negatives, the record rules applied), with their last record's keywords."""
-    from flarelib.sampling import sample_windows
-    from flarelib.sources.build import filter_store
-
-    kept, _ = filter_store(store)
-    samples, _ = sample_windows(kept, store.flares.flares)
-    return windows_with_keywords(samples, kept)
 
 
 def _values(windows: pd.DataFrame, keyword: str) -> np.ndarray:

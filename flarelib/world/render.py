@@ -6,7 +6,7 @@ form), fine structure inside the tracked patch, and noise; its keywords are thos
 only every 4th pixel of it (what the CNN reads); `chunk_keywords` computes the same keywords from
 only the pixels they depend on, each rendered exactly as in the whole record, for several records
 of a region at once, which is how the world's record table is made quickly
-(`flarelib.sources.synthetic_records`).
+(`flarelib.world.records`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from flarelib.images import SUBSAMPLE
 from flarelib.keywords import ON_PATCH, area_mh, compute_keywords, pixel_area_cm2, r_value, r_values_of_stack
+from flarelib.schema import SUBSAMPLE
 from flarelib.seeding import rng_for
-from flarelib.sources.bipoles import SIZE_FACTOR
-from flarelib.sources.synthetic import BAD_QUALITY, CADENCE_H, HMI, MDI, Bipole, Instrument, Region, WorldSettings
+from flarelib.world.bipoles import SIZE_FACTOR
+from flarelib.world.instruments import BAD_QUALITY, CADENCE_H, HMI, MDI, Instrument
+from flarelib.world.regions import Bipole, Region
+from flarelib.world.settings import WorldSettings
 
 
 @dataclass(frozen=True)

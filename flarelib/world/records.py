@@ -1,6 +1,7 @@
-"""The synthetic world's record table: one row per record per instrument, with the columns the real
-ingest writes, its keywords computed a chunk of a region's records at a time
-(`flarelib.sources.synthetic_render.chunk_keywords`), regions in parallel processes."""
+"""The teaching world's record table: which records each instrument takes of each region (on the
+disk, in its mission, outside its data gaps), one row per record with the columns the real ingest
+writes, its keywords computed a chunk of a region's records at a time
+(`flarelib.world.render.chunk_keywords`), regions in parallel processes."""
 
 from __future__ import annotations
 
@@ -11,9 +12,36 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from flarelib.images import SUBSAMPLE, subsample
-from flarelib.sources.synthetic import CADENCE_H, HMI, MDI, Instrument, Region, WorldSettings, _gaps, record_steps, step_time
-from flarelib.sources.synthetic_render import CHUNK, Observation, chunk_keywords
+from flarelib.schema import SUBSAMPLE, subsample
+from flarelib.seeding import rng_for
+from flarelib.world.instruments import CADENCE_H, HMI, MDI, MDI_GAP, Instrument, hours, step_time
+from flarelib.world.regions import Region
+from flarelib.world.render import CHUNK, Observation, chunk_keywords
+from flarelib.world.settings import WorldSettings
+
+
+def _gaps(settings: WorldSettings, instrument: Instrument) -> list[tuple[float, float]]:
+    """The instrument's data gaps (hours since EPOCH): a few a year at random, and SOHO's loss in 1998."""
+    rng = rng_for(settings.seed, "gaps", instrument.name)
+    years = (instrument.end - instrument.start) / pd.Timedelta(days=365.25)
+    starts = rng.uniform(hours(instrument.start), hours(instrument.end), size=rng.poisson(settings.gaps_per_year * years))
+    gaps = [(s, s + rng.uniform(12, 72)) for s in starts]
+    if instrument == MDI:
+        gaps.append((hours(MDI_GAP[0]), hours(MDI_GAP[1])))
+    return gaps
+
+
+def record_steps(region: Region, instrument: Instrument, gaps: list[tuple[float, float]]) -> np.ndarray:
+    """The 96-minute steps at which the instrument has a record of the region (on the disk, in
+    its mission, outside gaps, while the region has flux)."""
+    first = max(region.t_start, hours(instrument.start))
+    last = min(region.t_end, hours(instrument.end))
+    steps = np.arange(int(np.ceil(first / CADENCE_H)), int(np.floor(last / CADENCE_H)) + 1)
+    t = steps * CADENCE_H
+    keep = np.abs(region.cmd(t)) <= 85
+    for lo, hi in gaps:
+        keep &= (t < lo) | (t > hi)
+    return steps[keep]
 
 
 def _keyword_row(region: Region, instrument: Instrument, step: int, seen: tuple[Observation, dict]) -> dict:

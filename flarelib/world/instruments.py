@@ -1,0 +1,49 @@
+"""The two instruments of the teaching world and its time axis.
+
+An MDI-like and an HMI-like instrument (pixel scale, point-spread, noise, gain and mission span)
+observe the world's regions on the study's 96-minute cadence; `EPOCH` is the series' T_REC epoch.
+A record whose QUALITY has `BAD_QUALITY` set is unusable, as the study's filters read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+EPOCH = pd.Timestamp("1993-01-01 00:00:00")  # T_REC epoch of the 96-minute series (TAI; UTC here)
+CADENCE_H = 1.6
+MDI_GAP = (pd.Timestamp("1998-06-25"), pd.Timestamp("1998-10-20"))  # SOHO lost, as in the real record
+BAD_QUALITY = 0x00010000  # the quality bit that marks a record unusable in this world
+
+
+@dataclass(frozen=True)
+class Instrument:
+    name: str
+    series: str  # SMARP | SHARP
+    prefix: str  # TARP | HARP
+    cdelt_deg: float  # CEA pixel
+    psf_sigma_px: float
+    noise_gauss: float
+    gain: float  # calibration relative to the true field
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+
+MDI = Instrument("MDI", "SMARP", "TARP", 0.12, 1.6, 20.0, 1.00, pd.Timestamp("1996-04-23"), pd.Timestamp("2010-10-28"))
+HMI = Instrument("HMI", "SHARP", "HARP", 0.03, 0.9, 7.0, 1.00, pd.Timestamp("2010-05-01"), pd.Timestamp("2020-12-01"))
+INSTRUMENTS = {"MDI": MDI, "HMI": HMI}
+
+
+def hours(when: pd.Timestamp) -> float:
+    return (when - EPOCH) / pd.Timedelta(hours=1)
+
+
+def step_time(steps: np.ndarray | int) -> pd.DatetimeIndex:
+    """T_REC of 96-minute steps, exact (integer minutes from the epoch)."""
+    return EPOCH + pd.to_timedelta(np.atleast_1d(steps).astype(np.int64) * 96, unit="min")
+
+
+def timestamp(h: np.ndarray | float) -> pd.DatetimeIndex:
+    return EPOCH + pd.to_timedelta(np.atleast_1d(h), unit="h")

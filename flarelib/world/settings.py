@@ -1,0 +1,68 @@
+"""The teaching world's size, seed and constants (`WorldSettings`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WorldSettings:
+    """The size and seed of a world, and its constants.
+
+    The constants were fitted to the study authors' window tables (`flarelib.world.calibration`,
+    the book's page "The synthetic world"): keyword distributions per instrument, event rates,
+    and the share of regions that ever flare. Nothing here is tuned to make a conclusion of the
+    study come out."""
+
+    seed: int = 0
+    regions_cycle23: int = 120
+    regions_cycle24: int = 80
+    overlap_regions: int = 10  # forced into May-October 2010, seen by both instruments
+    # regions: a bipole's half-separation (deg) and amplitude (G), log-normal and correlated
+    rho_median_deg: float = 2.05
+    rho_sigma: float = 0.5  # of ln rho
+    b0_median: float = 4800.0  # at the median separation
+    b0_rho_power: float = 0.5  # bigger bipoles are stronger
+    b0_sigma: float = 0.3  # of ln B0 at a given separation
+    p_complex: float = 0.35  # a second bipole emerges into the region
+    p_core: float = 0.25  # a compact sheared core emerges at the inversion line (and stores free energy)
+    core_strength: tuple[float, float] = (0.6, 1.2)  # its amplitude relative to the main bipole's
+    core_rho_deg: tuple[float, float] = (0.5, 0.9)  # its half-separation
+    decay_days: tuple[float, float] = (5.0, 15.0)  # e-folding time of the decay, uniform in this range
+    fade: float = 1.6  # a region ends this many decay times after its peak (at 20% of it)
+    box_margin_deg: float = 3.0  # the tracked box around the flux
+    # what the instruments see beyond the smooth bipoles: fine structure, relative and absolute (G)
+    texture_mdi: float = 0.06  # fine structure relative to the field, at each instrument's pixel
+    texture_hmi: float = 0.08
+    texture_floor_mdi: float = 48.0  # fine structure of the weak field (G)
+    texture_floor_hmi: float = 21.0
+    texture_sigma_deg: float = 0.024  # the fine structure's correlation length
+    patch_threshold: float = 10.0  # the smoothed field that defines the tracked patch (G)
+    patch_dilation: int = 9  # MDI pixels of plage around it
+    cycle23_strength: float = 1.066  # cycle 23's bipole amplitudes relative to cycle 24's
+    cycle23_size: float = 1.374  # and separations
+    # flares: M1.0+ rate from the inversion-line gradient, the flux, emergence, a hidden shear and bursts
+    flare_rate_m: float = 0.012  # M1.0+ flares per day at the reference gradient and flux
+    gradient_ref: float = 160000.0  # G per radian across the steepest inversion line (about 230 G/Mm)
+    flux_ref: float = 1e22  # Mx
+    gradient_power: float = 8.0
+    flux_power: float = 0.5
+    emergence_gain: float = 1.5  # dex of rate per dex of flux growth over 24 h
+    shear_sigma: float = 0.25  # dex: a region's hidden shear, seen by no keyword
+    burst_sigma: float = 0.25  # dex: activity that comes and goes within a day
+    burst_hours: float = 12.0  # the bursts' correlation time
+    small_flare_rate: float = 0.15  # B- and C-class flares per day, from any region with flux
+    max_rate_m: float = 1.0  # M1.0+ flares per day at most
+    depletion: float = 0.2  # an M1.0+ flare spends free energy: the rate drops by this factor
+    recovery_hours: float = 240.0  # and recovers with this time constant
+    m_fraction: float = 0.025  # M1.0+ among B1.0+ flares (N(>F) ~ F^-0.8 over two decades)
+    background_flare_rate: float = 5e-4  # flares per day per modelled region, from unmodelled ones (no NOAA number)
+    p_flare_no_region: float = 0.07
+    p_flare_unknown_class: float = 0.003
+    p_no_noaa: float = 0.05
+    p_two_noaa: float = 0.06
+    p_bad_quality: float = 0.01
+    p_nan_pixels: float = 0.005
+    p_size_jump: float = 0.005
+    p_nan_keyword: float = 0.003
+    gaps_per_year: float = 3.0
