@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from flarelib.seeding import rng_for
+from flarelib.sources.files import atomic_path
 
 DATASETS = {"SHARP_ONLY": ("SHARP", False), "FUSED_SHARP": ("SHARP", True),
             "SMARP_ONLY": ("SMARP", False), "FUSED_SMARP": ("SMARP", True)}
@@ -224,8 +225,8 @@ def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, seq
                  "source_caption": caption, "note": note, "pixel_mean": scaler.pixel_mean, "pixel_std": scaler.pixel_std,
                  **{f"keyword_mean_{k}": v.tolist() for k, v in scaler.keyword_mean.items()},
                  **{f"keyword_std_{k}": v.tolist() for k, v in scaler.keyword_std.items()}}
-        to_xarray(dataset, seq, img, keywords, _netcdf_attrs(attrs)).to_netcdf(
-            folder / f"{name}_seed{seed}.nc", engine="h5netcdf")
+        with atomic_path(folder / f"{name}_seed{seed}.nc") as path:
+            to_xarray(dataset, seq, img, keywords, _netcdf_attrs(attrs)).to_netcdf(path, engine="h5netcdf")
         rows.append(tally(dataset).rename((name, seed)))
     table = pd.DataFrame(rows)
     table.index = pd.MultiIndex.from_tuples(table.index, names=["dataset", "seed"])

@@ -1,8 +1,9 @@
 """Repeated experiments: every (dataset, model, seed) cell trained and evaluated, on dask.distributed.
 
 A cell writes `predictions.csv`, `metrics.json` and, last, `done.json` into
-`<folder>/<dataset>/<model>/seed<seed>/`; a cell with `done.json` is skipped, so an interrupted sweep
-resumes and loses nothing. Cells run on a local cluster (one single-threaded worker per core) or on
+`<folder>/<dataset>/<model>/seed<seed>/`, each file whole or not at all; `done.json` lists the size
+and SHA-256 of the cell's other files, and a cell whose `done.json` is there and whose files match it
+is skipped, so an interrupted sweep resumes and loses nothing, and a damaged cell is trained again. Cells run on a local cluster (one single-threaded worker per core) or on
 an existing scheduler, with no change to the code. Each cell trains single-threaded with its own
 seed, so the numbers do not depend on how cells are scheduled.
 """
@@ -21,6 +22,7 @@ import pandas as pd
 
 from flarelib.metrics import scores
 from flarelib.schema import SAMPLE_END
+from flarelib.sources.files import is_partial, sha256_of, write_text
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,27 @@ def cells(datasets: list[str], models: list[str], seeds: list[int]) -> list[Cell
 
 
 def is_done(cell: Cell, root: Path) -> bool:
-    return (cell.folder(root) / "done.json").exists()
+    """Whether the cell finished and its files are as it wrote them (`done.json`'s sizes and hashes)."""
+    return not cell_faults(cell, root)
+
+
+def cell_faults(cell: Cell, root: Path) -> list[str]:
+    """What is wrong with a cell's files (empty: finished and sound), in words naming each file."""
+    folder = cell.folder(root)
+    try:
+        listed = json.loads((folder / "done.json").read_text())["files"]
+    except (OSError, ValueError, KeyError):
+        return [f"{folder / 'done.json'}: missing or unreadable (the cell did not finish)"]
+    faults = []
+    for name, expected in listed.items():
+        path = folder / name
+        if not path.is_file():
+            faults.append(f"{path}: missing")
+        elif path.stat().st_size != expected["size"]:
+            faults.append(f"{path}: {path.stat().st_size} bytes where the cell wrote {expected['size']}")
+        elif sha256_of(path) != expected["sha256"]:
+            faults.append(f"{path}: its content differs from what the cell wrote")
+    return faults
 
 
 def run_cell(cell: Cell, datasets_dir: str, root: str, settings: dict, image_size: int,
@@ -115,8 +137,10 @@ def _finish(cell: Cell, folder: Path, result, predictions: pd.DataFrame, seconds
     test = predictions[predictions.split == "test"]
     summary = {**scores(test.label, test.prob), "best_epoch": result.best_epoch, "epochs": len(result.history),
                "seconds": round(seconds, 2), **cell.__dict__}
-    (folder / "metrics.json").write_text(json.dumps(summary, default=float) + "\n")
-    (folder / "done.json").write_text(json.dumps({"finished": pd.Timestamp.now(tz="UTC").isoformat()}) + "\n")
+    write_text(folder / "metrics.json", json.dumps(summary, default=float) + "\n")
+    files = {p.name: {"size": p.stat().st_size, "sha256": sha256_of(p)}
+             for p in sorted(folder.iterdir()) if p.is_file() and p.name != "done.json" and not is_partial(p)}
+    write_text(folder / "done.json", json.dumps({"finished": pd.Timestamp.now(tz="UTC").isoformat(), "files": files}) + "\n")
     return summary
 
 
@@ -178,8 +202,12 @@ def run_sweep(todo: list[Cell], datasets_dir: Path, root: Path, settings: dict, 
 
     from flarelib.compendium.progress import eta
 
-    skipped = [c for c in todo if is_done(c, root)]
-    pending = [c for c in todo if not is_done(c, root)]
+    faults = {c: cell_faults(c, root) for c in todo}
+    skipped = [c for c in todo if not faults[c]]
+    pending = [c for c in todo if faults[c]]
+    for cell in pending:
+        if cell.folder(root).exists() and (cell.folder(root) / "done.json").exists():
+            log(f"{cell.dataset} {cell.model} seed {cell.seed}: trained again, its files are damaged: " + "; ".join(faults[cell]))
     log(f"{len(todo)} cells: {len(skipped)} already done, {len(pending)} to run")
     done, failed = [], {}
     if not pending:

@@ -22,6 +22,7 @@ from sklearn.metrics import log_loss
 from flarelib.metrics import contingency, tss
 from flarelib.models import build_model
 from flarelib.seeding import rng_for
+from flarelib.sources.files import atomic_path
 
 
 def device() -> torch.device:
@@ -210,9 +211,11 @@ def write_outputs(ds, model_name: str, result: TrainResult, folder: Path) -> pd.
     folder.mkdir(parents=True, exist_ok=True)
     tables = [predictions_table(ds, split, predict(result.model, model_inputs(ds, model_name, split)[0])) for split in ("train", "val", "test")]
     predictions = pd.concat(tables, ignore_index=True)
-    predictions.to_csv(folder / "predictions.csv", index=False)
-    result.history.to_csv(folder / "history.csv", index=False)
-    torch.save(result.model.state_dict(), folder / "checkpoint.pt")
+    for name, table in (("predictions.csv", predictions), ("history.csv", result.history)):
+        with atomic_path(folder / name) as path:
+            table.to_csv(path, index=False)
+    with atomic_path(folder / "checkpoint.pt") as path:
+        torch.save(result.model.state_dict(), path)
     return predictions
 
 

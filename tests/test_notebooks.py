@@ -90,7 +90,8 @@ def test_every_chapter_ends_with_try_it_commands_that_run_as_written(root):
     import shlex
 
     from flarelib.compendium.cli import _parser
-    from flarelib.compendium.runner import declared_parameters, select
+    from flarelib.compendium.keys import declared_parameters
+    from flarelib.compendium.runner import select
 
     specs = chapters(root)
     for name, nb in notebooks(root).items():

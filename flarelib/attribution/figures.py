@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from flarelib.attribution.methods import smooth, upsample
+from flarelib.sources.files import atomic_path
 
 
 def _symmetric(ax, image, cmap="RdBu_r"):
@@ -121,7 +122,8 @@ def animate(frames: list[np.ndarray], maps: list[np.ndarray], titles: list[str],
         fig.suptitle(caption, fontsize=7)
 
     animation = FuncAnimation(fig, draw, frames=len(frames))
-    animation.save(path, writer=PillowWriter(fps=2))
+    with atomic_path(path) as temporary:
+        animation.save(temporary, writer=PillowWriter(fps=2))
     plt.close(fig)
     return Path(path)
 

@@ -21,8 +21,11 @@ import nbformat
 import yaml
 
 from flarelib.compendium.paths import project_root
-from flarelib.compendium.runner import RunError, read_manifest
+from flarelib.compendium.integrity import HashCache, check, describe_faults, read_manifest
+from flarelib.compendium.keys import RunError
 from flarelib.compendium.toc import chapters
+from flarelib.compendium.verify import BOOK_RECORD, book_record
+from flarelib.sources.files import write_text
 
 TwinNote = Callable[..., "str | None"]  # twin(chapter, skipped=...) -> the markdown that opens its page
 
@@ -51,6 +54,7 @@ def stage(run_dir: Path, root: Path, twin: TwinNote | None = None,
     """Copy the book's sources and the run's executed chapters into `<run>/_book/`; in a site, each
     chapter opens with the note `twin` writes for it (a link to its twin in the other book), and the
     launch buttons point to `repository_url`."""
+    _refuse_damaged(run_dir, root)
     staging = run_dir / "_book"
     if staging.exists():
         shutil.rmtree(staging)
@@ -64,11 +68,6 @@ def stage(run_dir: Path, root: Path, twin: TwinNote | None = None,
     for spec in chapters(root):
         manifest = read_manifest(run_dir, spec.name)
         executed = run_dir / spec.name / f"{spec.name}.ipynb"
-        if not manifest or manifest.get("status") != "ok" or not executed.exists():
-            raise RunError(
-                f"chapter {spec.name} has not run successfully in {run_dir}, so the book cannot show it: "
-                f"run `flarelib run` first"
-            )
         target = staging / spec.notebook.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
         page = for_the_page(nbformat.read(executed, as_version=4), run_dir, root)
@@ -92,6 +91,22 @@ def stage(run_dir: Path, root: Path, twin: TwinNote | None = None,
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     return staging
+
+
+def _refuse_damaged(run_dir: Path, root: Path) -> None:
+    """No book from a run with an unfinished chapter or an artifact that is not as its chapter wrote it."""
+    cache, faults = HashCache(run_dir), []
+    for spec in chapters(root):
+        manifest = read_manifest(run_dir, spec.name)
+        executed = run_dir / spec.name / f"{spec.name}.ipynb"
+        if not manifest or manifest.get("status") != "ok" or not executed.exists():
+            raise RunError(
+                f"chapter {spec.name} has not run successfully in {run_dir}, so the book cannot show it: "
+                f"run `flarelib run` first"
+            )
+        faults += check(run_dir, spec.name, manifest, cache)
+    if faults:
+        raise RunError(f"the book is not built from a damaged run folder:\n{describe_faults(faults, run_dir)}")
 
 
 WORLD_FIGURES = ("world_beside_sun", "world_positives_per_region")
@@ -201,4 +216,5 @@ def build_book(run_dir: Path, root: Path | None = None, output: Path | None = No
     index = output / "_build" / "html" / "index.html"
     if not index.exists():
         raise RunError(f"the book build finished but {index} is missing (log: {log})")
+    write_text(index.parent / BOOK_RECORD, json.dumps(book_record(run_dir, root), indent=2) + "\n")
     return index

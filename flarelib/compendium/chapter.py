@@ -2,7 +2,10 @@
 
 Chapters hand artifacts to each other only through the run folder, `runs/<name>/<chapter>/`, so
 any chapter can be re-run alone. Each chapter records its headline numbers in `record.json`
-beside its executed notebook; tests and later chapters read them back.
+beside its executed notebook; tests and later chapters read them back. Everything a chapter saves
+through its handle is written whole or not at all (`flarelib.sources.files.atomic_path`), and an
+earlier chapter's artifact is checked against that chapter's manifest before it is handed out
+(`flarelib.compendium.integrity`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from flarelib.compendium.integrity import checked_input
 from flarelib.compendium.paths import resolve
+from flarelib.sources.files import atomic_path, write_text
 
 RECORD = "record.json"
 
@@ -78,7 +83,8 @@ class Chapter:
         return target
 
     def input(self, chapter: str, filename: str) -> Path:
-        """An artifact of an earlier chapter; a clear error if that chapter has not produced it."""
+        """An artifact of an earlier chapter (a file or a folder), checked against what that chapter
+        wrote; a clear error naming the file, its chapter and the remedy when it is missing or damaged."""
         source = self.run_dir / chapter / filename
         if not source.exists():
             raise MissingArtifact(
@@ -86,7 +92,22 @@ class Chapter:
                 f"{self.run_dir}: run it first (flarelib run --only {chapter}) or run the book from it "
                 f"(flarelib run --from {chapter})"
             )
+        checked_input(self.run_dir, chapter, filename, f"chapter {self.name}")
         return source
+
+    def save_table(self, frame: Any, filename: str, **options: Any) -> Path:
+        """Write a table as CSV (`DataFrame.to_csv` with `options`), whole or not at all."""
+        with atomic_path(self.path(filename)) as path:
+            frame.to_csv(path, **options)
+        return self.folder / filename
+
+    def save_array(self, array: Any, filename: str) -> Path:
+        """Write an array as `.npy`, whole or not at all."""
+        import numpy as np
+
+        with atomic_path(self.path(filename)) as path:
+            np.save(path, array)
+        return self.folder / filename
 
     def record(self, **numbers: Any) -> dict[str, Any]:
         """Add headline numbers to `record.json`; returns everything recorded so far."""
@@ -101,11 +122,12 @@ class Chapter:
     def savefig(self, fig: Any, name: str, dpi: int = 120) -> Path:
         """Save a matplotlib figure in the chapter's `figures/` folder as PNG."""
         target = self.path(f"figures/{name}.png")
-        fig.savefig(target, dpi=dpi, bbox_inches="tight")
+        with atomic_path(target) as path:
+            fig.savefig(path, dpi=dpi, bbox_inches="tight")
         return target
 
     def _write(self, data: dict[str, Any]) -> None:
-        (self.folder / RECORD).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+        write_text(self.folder / RECORD, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def open_chapter(name: str, run_dir: str | Path, **params: Any) -> Chapter:
@@ -118,4 +140,5 @@ def read_record(run_dir: str | Path, chapter: str) -> dict[str, Any]:
     path = resolve(run_dir) / chapter / RECORD
     if not path.exists():
         raise MissingArtifact(f"{path} does not exist: chapter {chapter} has not run in {run_dir}")
+    checked_input(resolve(run_dir), chapter, RECORD, "reading the record")
     return json.loads(path.read_text())

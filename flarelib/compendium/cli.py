@@ -1,4 +1,4 @@
-"""Command line: `flarelib book|run|build|site|params|estimate|data|cutout` (also `python -m flarelib`)."""
+"""Command line: `flarelib book|run|build|verify|site|params|estimate|data|cutout` (also `python -m flarelib`)."""
 
 from __future__ import annotations
 
@@ -25,11 +25,16 @@ def _parser() -> argparse.ArgumentParser:
     execute.add_argument("--only", nargs="+", metavar="CHAPTER", help="run only these chapters")
     execute.add_argument("--from", dest="start", metavar="CHAPTER", help="run this chapter and all after it")
     execute.add_argument("--force", action="store_true", help="re-run chapters even if unchanged")
+    execute.add_argument("--no-remake", action="store_true",
+                         help="stop at a damaged or missing artifact (naming it) instead of re-making its chapter")
     build = argparse.ArgumentParser(add_help=False)
     build.add_argument("--no-strict", action="store_true", help="let Sphinx warnings pass")
     commands.add_parser("book", parents=[run_options, execute, build], help="run the chapters, then build the HTML book")
     commands.add_parser("run", parents=[run_options, execute], help="run the chapters into the run folder")
     commands.add_parser("build", parents=[run_options, build], help="build the HTML book from a finished run")
+    verify = commands.add_parser("verify", parents=[run_options],
+                                 help="check every chapter of a run folder (and a built book): sound, damaged, missing or stale")
+    verify.add_argument("--book", metavar="HTML", help="a built book's HTML folder, checked against the run (e.g. _build/html)")
     commands.add_parser("params", parents=[run_options], help="print the resolved parameter set")
     commands.add_parser("estimate", parents=[run_options],
                         help="time a training step of each model here and estimate the sweep's cost")
@@ -102,6 +107,17 @@ def _run_dir(args: argparse.Namespace, params_file: Path) -> Path:
     return resolve(args.run_dir) if args.run_dir else project_root() / "runs" / params_file.stem
 
 
+def _verify(args: argparse.Namespace, run_dir: Path) -> int:
+    """`flarelib verify`: exit 1 when any chapter is not sound or the book is not the run's."""
+    from flarelib.compendium.verify import report, verify_book, verify_run
+
+    print(f"run folder: {run_dir}")
+    book = verify_book(resolve(args.book), run_dir) if args.book else None
+    text, sound = report(verify_run(run_dir), book)
+    print(text)
+    return 0 if sound else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "site":
@@ -123,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params, params_file = load_params(args.params, args.overrides)
         run_dir = _run_dir(args, params_file)
+        if args.command == "verify":
+            return _verify(args, run_dir)
         if args.command == "params":
             import yaml
 
@@ -139,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             from flarelib.compendium.runner import run_chapters
 
             print(f"Running the chapters of {params_file.name} (source: {params.source}) into {run_dir}")
-            run_chapters(params, params_file, run_dir, only=args.only, start=args.start, force=args.force)
+            run_chapters(params, params_file, run_dir, only=args.only, start=args.start, force=args.force,
+                         no_remake=args.no_remake)
         if args.command in {"book", "build"}:
             from flarelib.compendium.book import build_book
 

@@ -1,15 +1,18 @@
 """Execute the chapters with papermill into a run folder, skipping what has not changed.
 
 A chapter's key is a content hash of its notebook, the parameter values it declares, the helper
-library's source and the keys of the chapters it needs (notebook metadata `flarelib.needs`, by
-default every earlier chapter). A chapter whose key matches the manifest of its last successful run
-is skipped, so changing one parameter re-runs exactly the chapters that read it and those after
-them that depend on their artifacts.
+library's source and, for each chapter it needs (notebook metadata `flarelib.needs`, by default every
+earlier chapter), that chapter's key and the hash of its artifacts. A chapter whose key matches the
+manifest of its last successful run, and whose artifacts are all as it wrote them
+(`flarelib.compendium.integrity`), is skipped, so changing one parameter re-runs exactly the chapters
+that read it and those after them that depend on their artifacts. A damaged or missing artifact
+makes its chapter run again (or, with `no_remake`, stops the run naming the file, its chapter and the
+command that re-makes it); a chapter killed mid-run keeps its folder for the next attempt with the
+same key, so a sweep's finished cells are not trained again.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sys
@@ -24,22 +27,36 @@ import papermill
 import yaml
 from papermill.exceptions import PapermillExecutionError
 
-from flarelib.compendium.params import Params, to_plain
+from flarelib.compendium.integrity import (
+    CHAPTER_LOG,
+    MANIFEST,
+    Fault,
+    HashCache,
+    check,
+    describe_faults,
+    inventory,
+    read_manifest,
+)
+from flarelib.compendium.keys import (
+    RunError,
+    chapter_key,
+    injected_parameters,
+    library_digest,
+    missing_inputs,
+    needed_by,
+    needs,
+    upstream_id,
+)
 from flarelib.compendium.lock import FolderInUse, RunLock
-from flarelib.compendium.progress import PROGRESS_FILE, follow
+from flarelib.compendium.params import Params, to_plain
 from flarelib.compendium.paths import project_root
+from flarelib.compendium.progress import PROGRESS_FILE, follow
 from flarelib.compendium.toc import ChapterSpec, chapters
+from flarelib.sources.files import atomic_path, is_partial, write_text
 
 KERNEL_NAME = "flare-compendium"
-MANIFEST = "manifest.json"
-CHAPTER_LOG = "chapter.log"  # what the chapter printed, as it ran
-NOT_PARAMETERS = {"run_dir"}  # injected by the runner, never part of a chapter's key
 
 Log = Callable[[str], None]
-
-
-class RunError(RuntimeError):
-    """The run cannot go on; the message says which chapter and why."""
 
 
 @dataclass(frozen=True)
@@ -76,52 +93,6 @@ def ensure_kernel() -> str:
         )
         manager.install_kernel_spec(str(Path(folder) / KERNEL_NAME), KERNEL_NAME, prefix=sys.prefix)
     return KERNEL_NAME
-
-
-def library_digest() -> str:
-    """Hash of flarelib's source: a change to the helpers invalidates every chapter's results."""
-    digest = hashlib.sha256()
-    package = Path(__file__).resolve().parents[1]  # flarelib/, all of it
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def declared_parameters(notebook: Path) -> list[str]:
-    """Names assigned in the notebook's cell tagged `parameters`."""
-    return list(papermill.inspect_notebook(str(notebook)).keys())
-
-
-def chapter_metadata(spec: ChapterSpec) -> dict[str, Any]:
-    """The chapter's `flarelib` notebook metadata (`needs`, `requires`)."""
-    return nbformat.read(spec.notebook, as_version=4).metadata.get("flarelib", {})
-
-
-def needs(spec: ChapterSpec, earlier: list[str]) -> list[str]:
-    """The chapters whose artifacts this one reads (metadata `flarelib.needs`; default: all earlier)."""
-    wanted = chapter_metadata(spec).get("needs")
-    if wanted is None:
-        return list(earlier)
-    unknown = [name for name in wanted if name not in earlier]
-    if unknown:
-        raise RunError(f"chapter {spec.name} needs {unknown}, which do not come before it in _toc.yml")
-    return list(wanted)
-
-
-def chapter_key(notebook: Path, injected: dict[str, Any], upstream: dict[str, str], library: str) -> str:
-    payload = {
-        "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
-        "parameters": {k: v for k, v in injected.items() if k not in NOT_PARAMETERS},
-        "upstream": upstream,
-        "library": library,
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def read_manifest(run_dir: Path, name: str) -> dict[str, Any] | None:
-    path = run_dir / name / MANIFEST
-    return json.loads(path.read_text()) if path.exists() else None
 
 
 def _first_line(source: str) -> str:
@@ -175,6 +146,7 @@ def run_chapters(
     force: bool = False,
     root: Path | None = None,
     log: Log = print,
+    no_remake: bool = False,
 ) -> list[ChapterResult]:
     """Execute the selected chapters in `_toc.yml` order; raise RunError naming a failed chapter.
 
@@ -186,65 +158,79 @@ def run_chapters(
     force : re-run chapters even when their key is unchanged.
     root : the project root (default: found from the working directory).
     log : where progress lines go.
+    no_remake : a damaged or missing artifact stops the run (naming it) instead of re-making it.
     """
     root = root or project_root()
     specs = chapters(root)
     selected = select(specs, only, start)
     try:
         with RunLock(run_dir, log):
-            return _run_selected(specs, selected, params, params_file, run_dir, force, root, log)
+            return _run_selected(specs, selected, params, params_file, run_dir, force, root, log, no_remake)
     except FolderInUse as error:
         raise RunError(str(error)) from None
 
 
 def _run_selected(specs: list[ChapterSpec], selected: list[str], params: Params, params_file: Path, run_dir: Path,
-                  force: bool, root: Path, log: Log) -> list[ChapterResult]:
+                  force: bool, root: Path, log: Log, no_remake: bool = False) -> list[ChapterResult]:
     """The body of `run_chapters`, holding the run folder's lock."""
     write_run_files(run_dir, params, params_file)
     plain = to_plain(params)
     library = library_digest()
     kernel = ensure_kernel()
-    keys: dict[str, str] = {}
+    cache = HashCache(run_dir)
+    ids: dict[str, str] = {}  # chapter -> its key and artifacts' hash, for the chapters after it
     results: list[ChapterResult] = []
+    upstream_of_selected = needed_by(specs, selected)
     for index, spec in enumerate(specs):
-        if spec.name not in selected:
-            manifest = read_manifest(run_dir, spec.name)
-            if manifest and manifest.get("status") == "ok":
-                keys[spec.name] = manifest["key"]
-            continue
         earlier = [s.name for s in specs[:index]]
-        upstream = {name: _upstream_key(name, keys, run_dir, spec.name) for name in needs(spec, earlier)}
-        injected = _injected(spec, plain, run_dir)
-        key = keys[spec.name] = chapter_key(spec.notebook, injected, upstream, library)
-        counter = f"[{selected.index(spec.name) + 1}/{len(selected)}] {spec.name}"
+        counter = f"[{selected.index(spec.name) + 1}/{len(selected)}] {spec.name}" if spec.name in selected else spec.name
         manifest = read_manifest(run_dir, spec.name)
-        if not force and manifest and manifest.get("status") == "ok" and manifest.get("key") == key:
-            log(f"{counter}: unchanged, skipped (use --force to re-run)")
-            results.append(ChapterResult(spec.name, "skipped", 0.0, key))
-            continue
+        remake = False
+        if spec.name not in selected:
+            if not manifest or manifest.get("status") != "ok":
+                continue  # a chapter that needs it says so (_upstream_key)
+            faults = check(run_dir, spec.name, manifest, cache) if spec.name in upstream_of_selected else []
+            if not faults:
+                ids[spec.name] = upstream_id(manifest)
+                continue
+            _refuse_or_say(faults, run_dir, no_remake, log, f"{spec.name} (needed by the chapters you chose)")
+            remake = True
+        upstream = {name: _upstream_key(name, ids, run_dir, spec.name) for name in needs(spec, earlier)}
+        injected = injected_parameters(spec, plain, run_dir)
+        key = chapter_key(spec.notebook, injected, upstream, library)
+        if not (force or remake) and manifest and manifest.get("status") == "ok" and manifest.get("key") == key:
+            faults = check(run_dir, spec.name, manifest, cache)
+            if not faults:
+                log(f"{counter}: unchanged, skipped (use --force to re-run)")
+                results.append(ChapterResult(spec.name, "skipped", 0.0, key))
+                ids[spec.name] = upstream_id(manifest)
+                continue
+            _refuse_or_say(faults, run_dir, no_remake, log, counter)
         missing = missing_inputs(spec, str(plain.get("source", "synthetic")))
         if missing:
-            seconds = _write_skipped(spec, injected, key, run_dir, missing, str(plain.get("source", "synthetic")))
+            seconds = _write_skipped(spec, injected, key, run_dir, missing, str(plain.get("source", "synthetic")), cache)
             log(f"{counter}: skipped, the {plain.get('source')} source has no {', '.join(missing)}")
             results.append(ChapterResult(spec.name, "not applicable", seconds, key))
-            continue
-        log(f"{counter}: running ...")
-        seconds = _execute(spec, injected, key, run_dir, root, kernel, log)
-        log(f"{counter}: done in {seconds:.1f} s")
-        results.append(ChapterResult(spec.name, "ran", seconds, key))
+        else:
+            log(f"{counter}: running ...")
+            seconds = _execute(spec, injected, key, run_dir, root, kernel, log, cache)
+            log(f"{counter}: done in {seconds:.1f} s")
+            results.append(ChapterResult(spec.name, "ran", seconds, key))
+        ids[spec.name] = upstream_id(read_manifest(run_dir, spec.name))
     return results
 
 
-SOURCE_PROVIDES = {"synthetic": {"magnetograms"}, "jsoc": {"magnetograms"}, "archive": set()}
-
-
-def missing_inputs(spec: ChapterSpec, source: str) -> list[str]:
-    """What a chapter requires (notebook metadata `flarelib.requires`) that the run's source lacks."""
-    return [r for r in chapter_metadata(spec).get("requires", []) if r not in SOURCE_PROVIDES.get(source, set())]
+def _refuse_or_say(faults: list[Fault], run_dir: Path, no_remake: bool, log: Log, counter: str) -> None:
+    """A chapter's damaged artifacts: stop the run naming them (`no_remake`), or say why it runs again."""
+    if no_remake:
+        raise RunError(f"damaged or missing artifacts in {run_dir} (--no-remake: nothing was re-made):\n"
+                       f"{describe_faults(faults, run_dir)}")
+    lines = "\n".join(f"    {fault}" for fault in faults)
+    log(f"{counter}: its artifacts are not as it wrote them, so it runs again:\n{lines}")
 
 
 def _write_skipped(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Path, missing: list[str],
-                   source: str) -> float:
+                   source: str, cache: HashCache) -> float:
     """A chapter the source cannot feed becomes a page that says so: its title and introduction, a
     note, and a record with the reason; nothing is faked."""
     folder = run_dir / spec.name
@@ -257,28 +243,19 @@ def _write_skipped(spec: ChapterSpec, injected: dict[str, Any], key: str, run_di
         f"```{{note}}\nThis chapter was not run because {reason}. Run it with a source "
         f"that has them (`--params demo`, or `source: jsoc` with a network).\n```")
     page = nbformat.v4.new_notebook(cells=[original.cells[0], note], metadata=original.metadata)
-    nbformat.write(page, folder / f"{spec.name}.ipynb")
-    (folder / "record.json").write_text(json.dumps({"chapter": spec.name, "source": source, "skipped": reason,
-                                                    "numbers": {}}, indent=2) + "\n")
+    with atomic_path(folder / f"{spec.name}.ipynb") as path:
+        nbformat.write(page, path)
+    write_text(folder / "record.json", json.dumps({"chapter": spec.name, "source": source, "skipped": reason,
+                                                   "numbers": {}}, indent=2) + "\n")
     manifest = {"chapter": spec.name, "key": key, "parameters": injected, "status": "ok", "skipped": reason,
-                "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                "started": datetime.now(timezone.utc).isoformat(timespec="seconds"), "artifacts": inventory(folder, cache)}
+    cache.save()
     return _write_manifest(folder, manifest, time.perf_counter())
 
 
-def _injected(spec: ChapterSpec, plain: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    """The values of the parameters the chapter declares, plus the run folder."""
-    declared = declared_parameters(spec.notebook)
-    unknown = [p for p in declared if p not in plain and p not in NOT_PARAMETERS]
-    if unknown:
-        raise RunError(f"chapter {spec.name} declares parameters that no parameter set has: {unknown}")
-    injected = {p: plain[p] for p in declared if p in plain}
-    injected["run_dir"] = str(run_dir)
-    return injected
-
-
-def _upstream_key(name: str, keys: dict[str, str], run_dir: Path, requester: str) -> str:
-    if name in keys:
-        return keys[name]
+def _upstream_key(name: str, ids: dict[str, str], run_dir: Path, requester: str) -> str:
+    if name in ids:
+        return ids[name]
     raise RunError(
         f"chapter {requester} needs the artifacts of {name}, which has not run successfully in "
         f"{run_dir}: run it first (flarelib run --from {name})"
@@ -286,20 +263,21 @@ def _upstream_key(name: str, keys: dict[str, str], run_dir: Path, requester: str
 
 
 def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Path, root: Path, kernel: str,
-             log: Log = print) -> float:
+             log: Log = print, cache: HashCache | None = None) -> float:
     """Run one chapter with papermill: its printed lines go to `chapter.log` in its folder, and the
-    lines it reports to `progress.log` (`flarelib.compendium.progress`) to `log` as they come."""
+    lines it reports to `progress.log` (`flarelib.compendium.progress`) to `log` as they come; when
+    it ends, every file it wrote is listed in its manifest with its size and SHA-256."""
     folder = run_dir / spec.name
-    if folder.exists():
-        shutil.rmtree(folder)  # no stale artifacts from an earlier run of this chapter
-    folder.mkdir(parents=True)
+    _prepare(folder, key, log)
     executed = folder / f"{spec.name}.ipynb"
     manifest: dict[str, Any] = {
         "chapter": spec.name,
         "key": key,
         "parameters": injected,
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "status": "running",
     }
+    _write_manifest(folder, manifest, time.perf_counter())  # a killed run leaves this: the next one resumes
     began = time.perf_counter()
     try:
         with open(folder / CHAPTER_LOG, "w", encoding="utf-8") as output, follow(folder / PROGRESS_FILE, log):
@@ -321,12 +299,29 @@ def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Pat
         manifest.update(status="failed", error=f"{type(error).__name__}: {error}")
         _write_manifest(folder, manifest, began)
         raise RunError(f"chapter {spec.name} could not be executed: {type(error).__name__}: {error}") from error
-    manifest["status"] = "ok"
+    cache = cache or HashCache(run_dir)
+    manifest.update(status="ok", artifacts=inventory(folder, cache))
+    cache.save()
     return _write_manifest(folder, manifest, began)
+
+
+def _prepare(folder: Path, key: str, log: Log) -> None:
+    """An empty folder for a chapter, but for one whose last attempt with the same key was killed or
+    failed: that one is kept (without its unfinished writes), so the sweep's finished cells, each
+    verified by its own `done.json`, are not trained again."""
+    manifest = read_manifest(folder.parent, folder.name)
+    if manifest and manifest.get("key") == key and manifest.get("status") in {"running", "failed"}:
+        for partial in [p for p in folder.rglob("*") if is_partial(p)]:
+            partial.unlink()
+        log(f"{folder.name}: resuming the unfinished attempt of {manifest.get('started')} in its folder")
+        return
+    if folder.exists():
+        shutil.rmtree(folder)  # no stale artifacts from an earlier run of this chapter
+    folder.mkdir(parents=True)
 
 
 def _write_manifest(folder: Path, manifest: dict[str, Any], began: float) -> float:
     seconds = time.perf_counter() - began
     manifest["seconds"] = round(seconds, 2)
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str) + "\n")
+    write_text(folder / MANIFEST, json.dumps(manifest, indent=2, default=str) + "\n")
     return seconds

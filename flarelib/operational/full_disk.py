@@ -16,6 +16,7 @@ from flarelib.operational.calibration import calibrated
 from flarelib.operational.real_rate import usable, window_inputs
 from flarelib.schema import KEYWORDS
 from flarelib.significance import bootstrap_ci, seed_statistic
+from flarelib.sources.files import atomic_path
 from flarelib.training import FoldDraws, TrainSettings, predict, region_folds, train_held_out
 
 
@@ -89,7 +90,8 @@ def export_forecasts(table: pd.DataFrame, path: Path, source: str, model: str, d
     out = table.assign(source=source, model=model, dataset=dataset)[FULL_DISK_COLUMNS].copy()
     for column in ("issue_time", "valid_from", "valid_to"):
         out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%dT%H:%MZ")
-    out.to_csv(path, index=False, float_format="%.4f")
+    with atomic_path(path) as temporary:
+        out.to_csv(temporary, index=False, float_format="%.4f")
     return Path(path)
 
 
@@ -215,7 +217,8 @@ def forecast_full_disk(windows: pd.DataFrame, sequences: np.ndarray, flares: pd.
     for model in models:
         regions = out_of_fold(windows, sequences, dataset, model, TrainSettings.from_params(train_params, model), image_size,
                               images=images if model == "CNN" else None, k=folds, progress=progress)
-        regions.to_csv(Path(folder) / f"region_forecasts_{model}.csv", index=False)
+        with atomic_path(Path(folder) / f"region_forecasts_{model}.csv") as path:
+            regions.to_csv(path, index=False)
         times = issue_times(regions.end.min(), regions.end.max(), every_hours)
         for column in ("isotonic", "prior", "raw"):
             disk = full_disk(regions.assign(probability=regions[column]), flares, times, cadence, horizon)

@@ -8,6 +8,7 @@ from typing import Callable
 import pandas as pd
 
 from flarelib.compendium.paths import resolve
+from flarelib.sources.files import atomic_path
 from flarelib.sources.store import Store, StoreError, apply_study_filters, open_store, write_store
 
 
@@ -83,8 +84,9 @@ def build_archive(folder: Path, data_dir: str | None) -> Store:
                   "note": "keywords of the study authors' published windows (USFLUX, MEANGBZ as USFLUXL, MEANGBL); "
                           "NOAA numbers inferred from the flares of positive windows"}
     write_store(folder, records, catalogue.flares, provenance)
-    noaa.to_csv(folder / "noaa_map.csv", index=False)
-    catalogue.report.to_csv(folder / "catalogue_report.csv", index=False)
+    for name, table in (("noaa_map.csv", noaa), ("catalogue_report.csv", catalogue.report)):
+        with atomic_path(folder / name) as path:
+            table.to_csv(path, index=False)
     return open_store(folder)
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from flarelib.keywords import area_mh, compute_keywords, r_value, region_mask
 from flarelib.schema import KEYWORDS
 from flarelib.sources.fitsio import CorruptFile, FitsImage, read_image
+from flarelib.sources.files import atomic_path
 
 REAL_SMARP = "fits/mdi.smarp_cea_96m.13520.20100714_124800_TAI"  # under the data folder
 REAL_SHARP = "fits/sharp-ar11429"  # real hmi.sharp_cea_720s cutouts around the X5.4 flare of 2012-03-07
@@ -121,7 +122,8 @@ def save_png(cutout: Cutout, path: str | Path, size: int = 128) -> Path:
         ax.set_title(title, fontsize=8)
         ax.set_xticks([]), ax.set_yticks([])
     path = Path(path)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    with atomic_path(path) as temporary:
+        fig.savefig(temporary, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from flarelib.goes import parse_classes
 from flarelib.schema import FLARE_COLUMNS, KEYWORDS
+from flarelib.sources.files import atomic_path, write_text
 
 RECORD_COLUMNS = ["SERIES", "ARPNUM", "T_REC", "NOAA_ARS", "NOAA_NUM", "LAT_FWT", "LON_FWT", "LON_MIN", "LON_MAX",
                   "QUALITY", *KEYWORDS, "NX", "NY", "NAN_PIXELS"]
@@ -64,12 +65,14 @@ def write_store(folder: Path, records: pd.DataFrame, flares: pd.DataFrame, prove
     if missing:
         raise StoreError(f"records lack the columns {missing}")
     folder.mkdir(parents=True, exist_ok=True)
-    records.to_csv(folder / "records.csv", index=False)
-    flares[FLARE_COLUMNS].to_csv(folder / "flares.csv", index=False)
+    with atomic_path(folder / "records.csv") as path:
+        records.to_csv(path, index=False)
+    with atomic_path(folder / "flares.csv") as path:
+        flares[FLARE_COLUMNS].to_csv(path, index=False)
     stamp = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "versions": _versions()}
-    (folder / "provenance.json").write_text(json.dumps({**provenance, **stamp}, indent=2, default=str) + "\n")
+    write_text(folder / "provenance.json", json.dumps({**provenance, **stamp}, indent=2, default=str) + "\n")
     if world is not None:
-        (folder / "world.json").write_text(json.dumps(world) + "\n")
+        write_text(folder / "world.json", json.dumps(world) + "\n")
     return folder
 
 
