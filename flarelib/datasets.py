@@ -147,6 +147,10 @@ def to_xarray(dataset: pd.DataFrame, sequences: np.ndarray, images: np.ndarray |
         "t_end": ("sample", pd.to_datetime(dataset["end"]).to_numpy()),
         "sequence": (("sample", "step", "keyword"), sequences.astype(np.float32)),
     }
+    if "filled_steps" in dataset:  # which steps of each sequence were filled from a neighbouring record
+        from flarelib.sampling import filled_mask
+
+        variables["filled"] = (("sample", "step"), filled_mask(dataset["filled_steps"].to_numpy(), sequences.shape[1]).astype(np.int8))
     if images is not None:
         variables["image"] = (("sample", "y", "x"), images.astype(np.float32))
     return xr.Dataset(variables, coords={"keyword": keywords}, attrs=attrs)

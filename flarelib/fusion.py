@@ -5,10 +5,16 @@ intersection of the two bounding boxes and within +-70 degrees of central meridi
 HMI subsampled 4x in both dimensions. Their Q-Q relation gives a multiplicative factor (the study:
 1.099; Liu et al. 2012: 1.40), with an uncertainty by bootstrap over pairs. Each SMARP keyword is
 regressed on its SHARP counterpart (the study: USFLUXL r = 0.970, MEANGBL r = 0.796).
+
+The study's fusion questioned: Liu et al. (2012) made an MDI-like magnetogram from HMI by convolving
+it with a Gaussian of FWHM 4.7 HMI pixels (a kernel truncated at 15 pixels) and averaging each 4 x 4
+block into one MDI pixel (`mdi_proxy`, with scikit-image). `matched_pixels` and `qq_study` take
+either fusion (`FUSIONS`), so the Q-Q factor and the CNN's inputs can be set side by side.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -22,6 +28,40 @@ from flarelib.sources.overview import co_temporal_pairs
 from flarelib.schema import KEYWORDS
 
 QUANTILES = np.linspace(0.005, 0.995, 199)
+PROXY_FWHM_PX, PROXY_KERNEL_PX = 4.7, 15  # Liu et al. (2012): HMI pixels
+FUSIONS = ("subsample", "proxy")  # the study's 4x subsampling; Liu et al.'s smoothed block average
+
+
+def mdi_proxy(field: np.ndarray, factor: int = 4) -> np.ndarray:
+    """Liu et al. (2012)'s MDI proxy of an HMI magnetogram: a Gaussian blur of FWHM 4.7 HMI pixels
+    (kernel truncated at 15 pixels) then the mean of each `factor` x `factor` block (the image cropped
+    to whole blocks). NaN pixels are left out of both steps (normalised convolution) and stay NaN
+    where a whole block is NaN."""
+    from skimage import filters, measure
+
+    field = np.asarray(field, dtype=float)
+    rows, cols = (field.shape[0] // factor) * factor, (field.shape[1] // factor) * factor
+    field = field[:rows, :cols]
+    good = np.isfinite(field)
+    sigma = PROXY_FWHM_PX / (2 * np.sqrt(2 * np.log(2)))
+    blur = dict(sigma=sigma, truncate=(PROXY_KERNEL_PX // 2) / sigma, mode="nearest", preserve_range=True)
+    weight = filters.gaussian(good.astype(float), **blur)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        smooth = filters.gaussian(np.where(good, field, 0.0), **blur) / weight
+    smooth[~good] = np.nan
+    with warnings.catch_warnings():  # a block with no good pixel is NaN, as it should be, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return measure.block_reduce(smooth, (factor, factor), np.nanmean)
+
+
+def to_mdi_grid(field: np.ndarray, series: str, fusion: str = "subsample") -> np.ndarray:
+    """A series' magnetogram on MDI's pixel grid, by the study's subsampling or Liu et al.'s proxy."""
+    if fusion not in FUSIONS:
+        raise ValueError(f"unknown fusion {fusion!r}; expected one of {FUSIONS}")
+    factor = SUBSAMPLE[series]
+    if fusion == "proxy" and factor > 1:
+        return mdi_proxy(field, factor)
+    return subsample(field, factor)
 
 
 def co_temporal_records(kept: pd.DataFrame, every: pd.Timedelta | None = pd.Timedelta(hours=8)) -> pd.DataFrame:
@@ -38,8 +78,10 @@ def co_temporal_records(kept: pd.DataFrame, every: pd.Timedelta | None = pd.Time
     return pd.DataFrame(rows, columns=["ARPNUM_SMARP", "ARPNUM_SHARP", "T_REC"])
 
 
-def matched_pixels(store, smarp: int, sharp: int, t_rec: pd.Timestamp, limit_deg: float = 70.0) -> dict[str, np.ndarray]:
-    """MDI pixels and 4x-subsampled HMI pixels inside both bounding boxes and within +-limit degrees.
+def matched_pixels(store, smarp: int, sharp: int, t_rec: pd.Timestamp, limit_deg: float = 70.0,
+                   fusion: str = "subsample") -> dict[str, np.ndarray]:
+    """MDI pixels and HMI's on MDI's grid (4x-subsampled, or Liu et al.'s proxy) inside both bounding
+    boxes and within +-limit degrees.
 
     Parameters
     ----------
@@ -47,6 +89,7 @@ def matched_pixels(store, smarp: int, sharp: int, t_rec: pd.Timestamp, limit_deg
     smarp, sharp : the TARP and HARP numbers of one region.
     t_rec : the co-temporal record time.
     limit_deg : pixels further from central meridian are left out.
+    fusion : "subsample" (the study's) or "proxy" (Liu et al. 2012's).
     """
     out = {}
     grids = {}
@@ -54,7 +97,8 @@ def matched_pixels(store, smarp: int, sharp: int, t_rec: pd.Timestamp, limit_deg
         field, _ = store.magnetogram(series, arpnum, t_rec)
         lon, lat = store.pixel_grid(series, arpnum, t_rec, field.shape)
         factor = SUBSAMPLE[series]
-        grids[series] = (subsample(field, factor), lon[::factor], lat[::factor])
+        on_grid = to_mdi_grid(field, series, fusion)
+        grids[series] = (on_grid, *_grid_centres(lon, lat, on_grid.shape, factor, fusion))
     lon_lo = max(g[1].min() for g in grids.values())
     lon_hi = min(g[1].max() for g in grids.values())
     lat_lo = max(g[2].min() for g in grids.values())
@@ -65,6 +109,15 @@ def matched_pixels(store, smarp: int, sharp: int, t_rec: pd.Timestamp, limit_deg
         out[series] = field[inside]
         out[f"{series}_lat"] = np.broadcast_to(lat[:, None], field.shape)[inside]
     return out
+
+
+def _grid_centres(lon: np.ndarray, lat: np.ndarray, shape: tuple[int, int], factor: int, fusion: str):
+    """The longitudes and latitudes of a field put on MDI's grid: every `factor`-th pixel's, or each
+    block's centre for the proxy."""
+    if fusion == "proxy" and factor > 1:
+        return (lon[: shape[1] * factor].reshape(-1, factor).mean(axis=1),
+                lat[: shape[0] * factor].reshape(-1, factor).mean(axis=1))
+    return lon[::factor][: shape[1]], lat[::factor][: shape[0]]
 
 
 @dataclass(frozen=True)
@@ -82,7 +135,7 @@ def through_origin(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def qq_study(store, kept: pd.DataFrame, every: pd.Timedelta = pd.Timedelta(hours=8), quantiles: np.ndarray = QUANTILES,
-             n_boot: int = 1000, seed: int = 0) -> QQResult:
+             n_boot: int = 1000, seed: int = 0, fusion: str = "subsample") -> QQResult:
     """Quantiles of MDI and HMI pixels for every pair (all its 8-hourly samples pooled).
 
     Parameters
@@ -92,13 +145,14 @@ def qq_study(store, kept: pd.DataFrame, every: pd.Timedelta = pd.Timedelta(hours
     every : the spacing of the co-temporal samples.
     quantiles : the quantile levels compared.
     n_boot, seed : bootstrap draws over pairs for the factor's uncertainty, and their seed.
+    fusion : how HMI is put on MDI's grid ("subsample", the study's, or "proxy", Liu et al.'s).
     """
     samples = co_temporal_records(kept, every)
     if samples.empty:
         raise ValueError("no co-temporal SMARP/SHARP records: the fusion comparison needs the 2010 overlap")
     rows, q_sharp, q_smarp = [], [], []
     for (smarp, sharp), group in samples.groupby(["ARPNUM_SMARP", "ARPNUM_SHARP"]):
-        pixels = [matched_pixels(store, smarp, sharp, t) for t in group.T_REC]
+        pixels = [matched_pixels(store, smarp, sharp, t, fusion=fusion) for t in group.T_REC]
         mdi = np.concatenate([p["SMARP"] for p in pixels])
         hmi = np.concatenate([p["SHARP"] for p in pixels])
         if mdi.size < 50 or hmi.size < 50:
@@ -202,4 +256,25 @@ def plot_keyword_marginals(kept: pd.DataFrame, caption: str) -> plt.Figure:
     axes[0, 0].legend(frameon=False, fontsize=8)
     fig.suptitle(caption, fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def plot_fusions(results: dict[str, QQResult], field: np.ndarray, size: int, caption: str) -> plt.Figure:
+    """The two fusions side by side: each one's median Q-Q curve over pairs with its factor (left), and
+    one HMI magnetogram as the CNN sees it after each (right panels)."""
+    from flarelib.images import resize
+
+    fig, axes = plt.subplots(1, 1 + len(results), figsize=(4.2 * (1 + len(results)), 4.0), constrained_layout=True)
+    for (name, result), style in zip(results.items(), ("o-", "s--")):
+        axes[0].plot(np.median(result.q_sharp, axis=0), np.median(result.q_smarp, axis=0), style, ms=2,
+                     label=f"{name}: MDI = {result.factor:.3f} x HMI (+-{result.factor_std:.3f})")
+    axes[0].axline((0, 0), slope=1, color="k", ls=":", lw=1, label="identity")
+    axes[0].set_xlabel("HMI pixel quantile on MDI's grid (G), median over pairs")
+    axes[0].set_ylabel("MDI pixel quantile (G)")
+    axes[0].legend(frameon=False, fontsize=8)
+    for ax, name in zip(axes[1:], results):
+        ax.imshow(resize(np.nan_to_num(to_mdi_grid(field, "SHARP", name)), size), origin="lower", cmap="gray", vmin=-500, vmax=500)
+        ax.set_title(f"CNN input ({size} px) by {name}", fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle(caption, fontsize=8)
     return fig

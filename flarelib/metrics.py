@@ -66,10 +66,12 @@ def bss_authors(y_true: np.ndarray, prob: np.ndarray) -> float:
     """The BSS of the code that produced the study's Tables 6-8: its reference is the forecasts'
     mean squared distance from the set's event rate, mean((p - rate)^2), not Eq. 14's
     mean((rate - y)^2). On balanced sets it is systematically lower than Eq. 14's; shown only beside
-    the published values, never as our BSS."""
+    the published values, never as our BSS. Undefined (NaN) for forecasts that all equal the event
+    rate, such as climatology on a balanced set: its reference is then zero."""
     y = np.asarray(y_true).astype(float)
     p = np.asarray(prob, dtype=float)
-    return 1.0 - float(np.mean((p - y) ** 2)) / float(np.mean((p - y.mean()) ** 2))
+    reference = float(np.mean((p - y.mean()) ** 2))
+    return 1.0 - float(np.mean((p - y) ** 2)) / reference if reference > 0 else float("nan")
 
 
 def auc(y_true: np.ndarray, prob: np.ndarray) -> float:

@@ -57,14 +57,23 @@ class CNNLi2020(nn.Module):
         return self.classifier(torch.flatten(features.contiguous(), 1))
 
 
+LSTM_VARIANTS = {  # the hole audit (chapter 07): what the LSTM makes of the filled steps
+    "LSTM_MASK": "the LSTM told which steps were filled (a fifth input: 1 on a filled step)",
+    "LSTM_COMPLETE": "the LSTM trained, validated and tested on windows with no filled step only",
+}
+
+
 def build_model(name: str, image_size: int = 128, cnn_channels: int = 64) -> nn.Module:
-    """The study's LSTM, or the CNN of Li et al. (2020) for `image_size` inputs with `cnn_channels`
-    filters per convolution (64 as published; fewer make a cheaper CNN of the same shape)."""
-    if name == "LSTM":
+    """The study's LSTM (or one of its `LSTM_VARIANTS`), or the CNN of Li et al. (2020) for
+    `image_size` inputs with `cnn_channels` filters per convolution (64 as published; fewer make a
+    cheaper CNN of the same shape)."""
+    if name in ("LSTM", "LSTM_COMPLETE"):
         return LSTMClassifier()
+    if name == "LSTM_MASK":
+        return LSTMClassifier(n_features=5)
     if name == "CNN":
         return CNNLi2020(image_size, channels=cnn_channels)
-    raise ValueError(f"unknown model {name!r}; expected LSTM or CNN")
+    raise ValueError(f"unknown model {name!r}; expected LSTM, CNN or one of {sorted(LSTM_VARIANTS)}")
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -181,12 +181,45 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
         labels["n_bad_images"] = bad_image.sum(axis=1)
         labels["last_bad"] = nan_keywords[:, -1].any(axis=1) | bad_image[:, -1]
         labels["first_missing"] = ~present[:, 0]
+        filled = nan_keywords.any(axis=2)  # a step whose keywords came from a neighbouring record
+        labels["n_filled"] = filled.sum(axis=1)
+        labels["filled_steps"] = filled_bits(filled)
         frames.append(labels)
         sequences.append(_fill_sequences(group[KEYWORDS].to_numpy(dtype=np.float32), slots, nan_keywords.any(axis=2)))
     samples = pd.concat(frames, ignore_index=True)
     samples["usable"] = passes_rules(samples, max_bad, require_first)
     samples["keep"] = samples["usable"] & samples["label"].notna().to_numpy()
     return samples, np.concatenate(sequences) if sequences else np.empty((0, length, len(KEYWORDS)), np.float32)
+
+
+def filled_bits(filled: np.ndarray) -> np.ndarray:
+    """Each window's filled steps (n, length) as one integer, step k in bit k (a CSV column)."""
+    if filled.shape[1] > 62:
+        raise ValueError(f"windows of {filled.shape[1]} steps do not fit the filled-step bits (at most 62)")
+    return (filled.astype(np.int64) << np.arange(filled.shape[1], dtype=np.int64)).sum(axis=1)
+
+
+def filled_mask(bits: np.ndarray, length: int) -> np.ndarray:
+    """`filled_bits` back to a boolean mask (n, length)."""
+    return (np.asarray(bits, dtype=np.int64)[:, None] >> np.arange(length, dtype=np.int64)) & 1 == 1
+
+
+def hole_audit(samples: pd.DataFrame) -> pd.DataFrame:
+    """Per instrument, over the kept windows: how many steps were filled, for positives and negatives,
+    the share of complete windows, and the label's ROC AUC from the count of filled steps alone (0.5:
+    the holes tell nothing; the further from it, the more a model could learn from them)."""
+    from flarelib.metrics import auc
+
+    rows = []
+    kept = samples[samples["keep"].astype(bool)]
+    for series, part in kept.groupby("SERIES"):
+        label = part["label"].astype(bool).to_numpy()
+        n = part["n_filled"].to_numpy()
+        rows.append({"SERIES": series, "windows": len(part), "positives": int(label.sum()),
+                     "filled steps, positives": float(n[label].mean()), "filled steps, negatives": float(n[~label].mean()),
+                     "complete, positives": float((n[label] == 0).mean()), "complete, negatives": float((n[~label] == 0).mean()),
+                     "AUC of the count": auc(label, n) if 0 < label.sum() < len(label) else float("nan")})
+    return pd.DataFrame(rows).set_index("SERIES")
 
 
 def passes_rules(samples: pd.DataFrame, max_bad: int, require_first: bool = True) -> np.ndarray:

@@ -27,12 +27,20 @@ def paired_greater(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
+def model_order(model: str) -> tuple[int, str]:
+    """The deep models first, then the baselines in `flarelib.baselines.BASELINES` order."""
+    from flarelib.baselines import BASELINES
+
+    order = ["LSTM", "CNN", *BASELINES]
+    return (order.index(model) if model in order else len(order), model)
+
+
 def table6(metrics: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard deviation over seeds of each metric, per model and dataset."""
     grouped = metrics.groupby(["model", "dataset"])[list(METRICS)].agg(["mean", "std"])
     rows = []
     for metric in METRICS:
-        for model in sorted(metrics.model.unique()):
+        for model in sorted(metrics.model.unique(), key=model_order):
             row = {"metric": metric, "model": model}
             for dataset in metrics.dataset.unique():
                 if (model, dataset) in grouped.index:
@@ -109,6 +117,27 @@ def table8(metrics: pd.DataFrame) -> pd.DataFrame:
             t, p, n = _paired(metrics, {"dataset": dataset, "model": "LSTM"}, {"dataset": dataset, "model": "CNN"}, metric)
             rows.append({"metric": metric, "dataset": dataset, "comparison": "LSTM > CNN", "t": t, "p": p, "n": n})
     return pd.DataFrame(rows)
+
+
+def versus_baselines(metrics: pd.DataFrame) -> pd.DataFrame:
+    """H1: the LSTM beats the best keyword baseline, and the CNN the image baseline, per metric and
+    dataset (one-sided paired t over seeds, as Table 8). The best keyword baseline is the one with the
+    highest mean of the metric over the seeds' test sets, which favours the baseline: the LSTM has to
+    beat the strongest of four."""
+    from flarelib.baselines import IMAGE_BASELINES, KEYWORD_BASELINES
+
+    rows = []
+    for metric in METRICS:
+        for dataset in metrics.dataset.unique():
+            part = metrics[metrics.dataset == dataset]
+            for deep, candidates in (("LSTM", KEYWORD_BASELINES), ("CNN", IMAGE_BASELINES)):
+                rivals = part[part.model.isin(candidates)]
+                if deep not in set(part.model) or rivals.empty:
+                    continue
+                rival = rivals.groupby("model")[metric].mean().idxmax()
+                t, p, n = _paired(metrics, {"dataset": dataset, "model": deep}, {"dataset": dataset, "model": rival}, metric)
+                rows.append({"metric": metric, "dataset": dataset, "comparison": f"{deep} > {rival}", "t": t, "p": p, "n": n})
+    return pd.DataFrame(rows, columns=["metric", "dataset", "comparison", "t", "p", "n"])
 
 
 def stacking_vs_best(stacked: pd.DataFrame, metric: str = "TSS") -> pd.DataFrame:

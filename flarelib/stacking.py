@@ -98,7 +98,7 @@ def stack_all(predictions: pd.DataFrame) -> pd.DataFrame:
     """`stack` for every dataset and seed that has both models."""
     rows = []
     for (dataset, seed), _ in predictions.groupby(["dataset", "seed"]):
-        if set(predictions[(predictions.dataset == dataset) & (predictions.seed == seed)].model) != {"LSTM", "CNN"}:
+        if not {"LSTM", "CNN"} <= set(predictions[(predictions.dataset == dataset) & (predictions.seed == seed)].model):
             continue
         table = stack(paired_probabilities(predictions, dataset, seed, "val"), paired_probabilities(predictions, dataset, seed, "test"))
         rows.append(table.assign(dataset=dataset, seed=seed))

@@ -3,6 +3,8 @@ beside ours and to check our statistics. Nothing here is computed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 PUBLISHED_ORDER = ["FUSED_SHARP", "SHARP_ONLY", "FUSED_SMARP", "SMARP_ONLY"]
@@ -91,6 +93,39 @@ def with_published(tests: pd.DataFrame, table: str) -> pd.DataFrame:
     return tests.assign(**{"study p, t": published})
 
 
+def hole_audit_table(metrics: pd.DataFrame, metric: str = "TSS") -> pd.DataFrame:
+    """The hole audit's Table 6 rows: the LSTM, the LSTM told which steps were filled and the LSTM on
+    complete windows only, mean +- std over seeds per dataset, beside the study's LSTM."""
+    models = [m for m in ("LSTM", "LSTM_MASK", "LSTM_COMPLETE") if m in set(metrics.model)]
+    part = metrics[metrics.model.isin(models)].groupby(["dataset", "model"])[metric].agg(["mean", "std", "count"])
+    table = part["mean"].map("{:.3f}".format) + " +- " + part["std"].map("{:.3f}".format)
+    out = table.unstack("model")[models]
+    published = TABLE6.loc[(metric, "LSTM")]
+    out["study LSTM"] = [f"{published[f'{d} mean']:.3f} +- {published[f'{d} std']:.3f}" if f"{d} mean" in published else ""
+                         for d in out.index]
+    return out
+
+
+def hole_verdict(metrics: pd.DataFrame, metric: str = "TSS") -> list[str]:
+    """In words, per dataset: does the LSTM's score depend on the filled steps? It does where telling
+    the LSTM which steps were filled raises its mean, or training and testing on complete windows
+    lowers it, by more than the LSTM's standard deviation over seeds."""
+    lines = []
+    stats_ = metrics.groupby(["dataset", "model"])[metric].agg(["mean", "std"])
+    for dataset in metrics.dataset.unique():
+        if (dataset, "LSTM") not in stats_.index:
+            continue
+        base, spread = stats_.loc[(dataset, "LSTM")]
+        mask = stats_.loc[(dataset, "LSTM_MASK"), "mean"] if (dataset, "LSTM_MASK") in stats_.index else float("nan")
+        complete = stats_.loc[(dataset, "LSTM_COMPLETE"), "mean"] if (dataset, "LSTM_COMPLETE") in stats_.index else float("nan")
+        depends = (mask - base > spread) or (base - complete > spread)
+        lines.append(f"{dataset}: the LSTM {base:.3f} +- {spread:.3f}; told the filled steps {mask:.3f}; on complete windows "
+                     f"only {complete:.3f}. " + ("Beyond one standard deviation: this score depends on the holes."
+                                                 if depends else "Within one standard deviation: this score does not depend "
+                                                                 "on the holes."))
+    return lines
+
+
 def bss_beside_published(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per model and dataset: our BSS by Eq. 14, the same predictions' BSS by the formula of the code
     that produced the study's tables (`metrics.bss_authors`), and the published BSS, each mean +- std
@@ -104,3 +139,62 @@ def bss_beside_published(metrics: pd.DataFrame) -> pd.DataFrame:
                      "published": (f"{published[f'{dataset} mean']:.3f} +- {published[f'{dataset} std']:.3f}"
                                    if published is not None and f"{dataset} mean" in published else "")})
     return pd.DataFrame(rows).set_index(["model", "dataset"])
+
+
+# --- The study's findings, beside what a run measured --------------------------------------------------
+
+FINDINGS = {
+    1: "The LSTM trained on two solar cycles has a significantly higher TSS than on one (p < 0.05).",
+    2: "On cycle 23 (SMARP), stacking the LSTM and the CNN by the TSS criterion beats selecting the better one.",
+    3: "Integrated Gradients attributes the CNN's flare forecasts to emerging flux near inversion lines "
+       "(and to the line-of-sight polarity artifact).",
+}
+
+
+def _test(tests: pd.DataFrame, table: str, comparison: str, dataset: str | None = None) -> str:
+    rows = tests[(tests.table.astype(str) == table) & (tests.metric == "TSS") & (tests.comparison == comparison)]
+    if dataset is not None:
+        rows = rows[rows.dataset == dataset]
+    if table == "7":
+        rows = rows[rows.model == "LSTM"]
+    if rows.empty or pd.isna(rows.p.iloc[0]):
+        return ""
+    r = rows.iloc[0]
+    where = f"{dataset} " if dataset is not None and table == "stacking" else f"{dataset}: " if dataset else ""
+    return f"{where}{comparison}: t = {r.t:.2f}, p = {r.p:.3f} (Holm {r['p Holm']:.3f}, {int(r.n)} experiments)"
+
+
+def findings(run_dir: Path) -> pd.DataFrame:
+    """Each of the study's three findings beside what the run measured and the baseline beside it,
+    read from chapters 07 and 08 of the run folder; a finding the run could not measure says why."""
+    import json
+
+    run_dir = Path(run_dir)
+    tests_file = run_dir / "07_significance" / "tests.csv"
+    tests = pd.read_csv(tests_file) if tests_file.is_file() else pd.DataFrame(columns=["table", "metric", "comparison"])
+    record_file = run_dir / "08_attribution" / "record.json"
+    attribution = json.loads(record_file.read_text()) if record_file.is_file() else {}
+    rows = []
+    one = [_test(tests, "7", f"{fused} > {single}") for fused, single in (("FUSED_SHARP", "SHARP_ONLY"), ("FUSED_SMARP", "SMARP_ONLY"))]
+    versus = [t for d in ("FUSED_SHARP", "FUSED_SMARP") for t in [_baseline_test(tests, "LSTM", d)] if t]
+    rows.append((1, "; ".join(t for t in one if t) or "not measured: chapter 07 has no Table 7 here", "; ".join(versus)))
+    two = [_test(tests, "stacking", "TSS > BEST", d) for d in ("SMARP_ONLY", "FUSED_SMARP")]
+    rows.append((2, "; ".join(t for t in two if t) or "not measured: stacking needs the CNN, and the CNN needs magnetograms "
+                 "(none of the real ones can be had offline)",
+                 "; ".join(t for d in ("SMARP_ONLY", "FUSED_SMARP") for t in [_baseline_test(tests, "CNN", d)] if t)))
+    numbers = attribution.get("numbers", {})
+    if attribution.get("skipped") or not numbers.get("pil_ratio_mean"):
+        three = "not measured: attribution explains the CNN, which needs magnetograms (none of the real ones offline)"
+    else:
+        three = (f"positive attribution near strong-field inversion lines {numbers['pil_ratio_mean']:.1f} x their share of the "
+                 f"pixels; on the bipole grid, Spearman {numbers['grid_spearman']['B0']:+.2f} with B0. The polarity artifact "
+                 "is not in the teaching world's line-of-sight field, so it is not tested here")
+    rows.append((3, three, ""))
+    return pd.DataFrame([{"finding": f"({n}) {FINDINGS[n]}", "measured in this run": m, "the baseline beside it": b or "-"}
+                         for n, m, b in rows])
+
+
+def _baseline_test(tests: pd.DataFrame, deep: str, dataset: str) -> str:
+    rows = tests[(tests.table.astype(str) == "baselines") & (tests.metric == "TSS") & (tests.dataset == dataset)
+                 & tests.comparison.astype(str).str.startswith(f"{deep} > ")]
+    return _test(tests, "baselines", rows.comparison.iloc[0], dataset) if len(rows) else ""

@@ -5,7 +5,8 @@ A cell writes `predictions.csv`, `metrics.json` and, last, `done.json` into
 and SHA-256 of the cell's other files, and a cell whose `done.json` is there and whose files match it
 is skipped, so an interrupted sweep resumes and loses nothing, and a damaged cell is trained again. Cells run on a local cluster (one single-threaded worker per core) or on
 an existing scheduler, with no change to the code. Each cell trains single-threaded with its own
-seed, so the numbers do not depend on how cells are scheduled.
+seed, so the numbers do not depend on how cells are scheduled. The baselines (`flarelib.baselines`)
+are cells too: all those of one dataset and seed in one task, which reads the dataset once.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from typing import Callable
 
 import pandas as pd
 
+from flarelib import baselines
+from flarelib.baselines import is_baseline
 from flarelib.metrics import scores
 from flarelib.schema import SAMPLE_END
-from flarelib.sources.files import is_partial, sha256_of, write_text
+from flarelib.sources.files import atomic_path, is_partial, sha256_of, write_text
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,14 @@ def run_cell(cell: Cell, datasets_dir: str, root: str, settings: dict, image_siz
     from flarelib.datasets import dataset_path, read_dataset
     from flarelib.training import TrainSettings, train_and_predict
 
+    if is_baseline(cell.model):
+        return run_baselines([cell], datasets_dir, root)[0]
     torch.set_num_threads(1)
     folder = _fresh(cell, root)
     began = time.perf_counter()
     data = read_dataset(dataset_path(datasets_dir, cell.dataset, cell.seed))
+    if cell.model == "LSTM_COMPLETE":  # the hole audit: only the windows none of whose steps was filled
+        data = data.isel(sample=data["filled"].values.sum(axis=1) == 0)
     train = TrainSettings.from_params(settings, cell.model, cell.seed)
     say = None if progress is None else (lambda line: progress(f"{cell.dataset} {cell.model} seed {cell.seed}: {line}"))
     result, predictions = train_and_predict(data, cell.model, train, folder, image_size, progress=say)
@@ -118,6 +125,30 @@ def run_group(group: list[Cell], datasets_dir: str, root: str, settings: dict, i
     results = fit_members(members, progress=say)
     seconds = (time.perf_counter() - began) / len(group)
     return [_finish(c, f, r, write_outputs(d, "LSTM", r, f), seconds) for c, f, r, d in zip(group, folders, results, data)]
+
+
+def run_baselines(group: list[Cell], datasets_dir: str, root: str, *_) -> list[dict]:
+    """Fit and score the baseline cells of one dataset and seed (`flarelib.baselines`), reading the
+    dataset and computing each kind of input once; each cell's files as `run_cell` writes them."""
+    from flarelib.datasets import dataset_path, read_dataset
+
+    first = group[0]
+    if any((c.dataset, c.seed) != (first.dataset, first.seed) or not is_baseline(c.model) for c in group):
+        raise ValueError(f"run_baselines takes the baselines of one dataset and seed, not {group}")
+    data = read_dataset(dataset_path(datasets_dir, first.dataset, first.seed))
+    inputs: dict[str, object] = {}
+    summaries = []
+    for cell in group:
+        began = time.perf_counter()
+        kind = cell.model.split("_", 1)[-1]  # LR_LAST and GB_LAST read the same inputs
+        if kind not in inputs:
+            inputs[kind] = baselines.features(data, cell.model)
+        table = baselines.predictions(data, cell.model, cell.seed, inputs[kind])
+        folder = _fresh(cell, root)
+        with atomic_path(folder / "predictions.csv") as path:
+            table.to_csv(path, index=False)
+        summaries.append(_finish(cell, folder, baselines.Fitted(), table, time.perf_counter() - began))
+    return summaries
 
 
 def _run_alone(cell: Cell, *args) -> list[dict]:
@@ -155,14 +186,15 @@ def use_ensemble(choice: str) -> bool:
 
 
 def tasks(pending: list[Cell], ensemble: bool) -> list[list[Cell]]:
-    """The units of work: with `ensemble`, the LSTM cells of each dataset together; every other cell alone."""
-    if not ensemble:
-        return [[c] for c in pending]
-    groups: dict[str, list[Cell]] = {}
+    """The units of work: the baselines of each dataset and seed together; with `ensemble`, the LSTM
+    cells of each dataset together; every other cell alone."""
+    groups: dict[tuple, list[Cell]] = {}
     singles = []
     for cell in pending:
-        if cell.model == "LSTM":
-            groups.setdefault(cell.dataset, []).append(cell)
+        if is_baseline(cell.model):
+            groups.setdefault(("baselines", cell.dataset, cell.seed), []).append(cell)
+        elif ensemble and cell.model == "LSTM":
+            groups.setdefault(("LSTM", cell.dataset), []).append(cell)
         else:
             singles.append([cell])
     return list(groups.values()) + singles
@@ -178,7 +210,8 @@ class SweepResult:
 def expected_cost(group: list[Cell]) -> int:
     """A rank of how long cells take: a CNN step costs tens of LSTM steps, and a fused dataset has
     about two and a half times the training windows of a single-instrument one."""
-    return sum((20 if cell.model == "CNN" else 1) * (5 if cell.dataset.startswith("FUSED") else 2) for cell in group)
+    weight = {"CNN": 20, "LSTM": 1}
+    return sum(weight.get(cell.model, 0) * (5 if cell.dataset.startswith("FUSED") else 2) for cell in group)
 
 
 def run_sweep(todo: list[Cell], datasets_dir: Path, root: Path, settings: dict, image_size: int,
@@ -225,7 +258,9 @@ def run_sweep(todo: list[Cell], datasets_dir: Path, root: Path, settings: dict, 
         futures = {}
         for group in tasks(pending, use_ensemble(ensemble)):
             first = expected_cost(group)  # the longest cells first: the last to end is then a short one
-            if len(group) == 1:
+            if is_baseline(group[0].model):
+                future = client.submit(run_baselines, group, str(datasets_dir), str(root), pure=False, priority=first)
+            elif len(group) == 1:
                 future = client.submit(_run_alone, group[0], str(datasets_dir), str(root), settings, image_size, progress,
                                        pure=False, priority=first)
             else:

@@ -52,7 +52,8 @@ class TrainSettings:
         """The settings of `model` ("LSTM" or "CNN") from a run's parameters: `max_epochs`,
         `batch_size`, `learning_rate`, the model's own patience (`lstm_patience` or `cnn_patience`),
         `cnn_channels` (64 where absent) and `seed` (or the `seed` given, for one experiment of several)."""
-        return cls(max_epochs=int(params["max_epochs"]), patience=int(params[f"{model.lower()}_patience"]),
+        patience = "lstm_patience" if model.startswith("LSTM") else f"{model.lower()}_patience"
+        return cls(max_epochs=int(params["max_epochs"]), patience=int(params[patience]),
                    batch_size=int(params["batch_size"]), learning_rate=float(params["learning_rate"]),
                    seed=int(params["seed"] if seed is None else seed), cnn_channels=int(params.get("cnn_channels", 64)))
 
@@ -95,7 +96,10 @@ class EarlyStopping:
 def model_inputs(ds, model_name: str, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs and labels of one split of a dataset file (keyword sequences or images)."""
     rows = ds["split"].values == split
-    x = ds["sequence"].values[rows] if model_name == "LSTM" else ds["image"].values[rows]
+    if model_name == "LSTM_MASK":  # the keywords and, as a fifth input, whether each step was filled
+        x = np.concatenate([ds["sequence"].values[rows], ds["filled"].values[rows][..., None].astype(np.float32)], axis=2)
+    else:
+        x = ds["sequence"].values[rows] if model_name.startswith("LSTM") else ds["image"].values[rows]
     return torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(ds["label"].values[rows], dtype=torch.long)
 
 

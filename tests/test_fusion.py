@@ -72,3 +72,27 @@ def test_keyword_regression_on_co_temporal_records(overlap_store):
     assert list(fits.index) == ["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]
     assert fits.loc["USFLUXL", "r"] > 0.9 and fits.loc["USFLUXL", "slope"] == pytest.approx(MDI.gain, rel=0.15)
     assert (fits["n"] > 10).all() and len(matched) >= fits["n"].max()
+
+
+def test_liu_et_als_mdi_proxy_blurs_with_fwhm_4_7_pixels_then_averages_4_by_4_blocks():
+    from scipy import ndimage
+
+    from flarelib.fusion import PROXY_FWHM_PX, mdi_proxy, to_mdi_grid
+
+    delta = np.zeros((64, 64))
+    delta[32, 32] = 1.0
+    sigma = PROXY_FWHM_PX / (2 * np.sqrt(2 * np.log(2)))
+    blurred = ndimage.gaussian_filter(delta, sigma, mode="nearest", truncate=7 / sigma)  # a 15-pixel kernel
+    np.testing.assert_allclose(mdi_proxy(delta), blurred.reshape(16, 4, 16, 4).mean(axis=(1, 3)), atol=1e-12)
+    profile = blurred[32]
+    above = np.flatnonzero(profile >= profile.max() / 2)
+    assert 3.0 <= above.size <= 5.0  # the half-maximum spans about 4.7 pixels
+    assert blurred[32, 32 + 8] == 0.0  # truncated at 15 pixels: nothing beyond 7 from the centre
+    assert mdi_proxy(np.full((42, 40), 300.0)).shape == (10, 10)  # cropped to whole blocks
+    np.testing.assert_allclose(mdi_proxy(np.full((40, 40), 300.0)), 300.0)
+    patchy = np.full((8, 8), 100.0)
+    patchy[:4, :4] = np.nan
+    assert np.isnan(mdi_proxy(patchy)[0, 0]) and np.allclose(mdi_proxy(patchy)[1, 1], 100.0)
+    field = np.arange(64.0).reshape(8, 8)
+    np.testing.assert_array_equal(to_mdi_grid(field, "SHARP"), field[::4, ::4])
+    np.testing.assert_array_equal(to_mdi_grid(field, "SMARP", "proxy"), field)  # MDI is already on its grid

@@ -79,6 +79,7 @@ def stage(run_dir: Path, root: Path, twin: TwinNote | None = None,
     if repository_url:
         with_launch_buttons(staging / "_config.yml", repository_url)
     with_world_beside_sun(staging / "book" / "synthetic-world.md", run_dir)
+    with_findings(staging / "book" / "findings.md", run_dir)
     assets = staging / ASSETS
     assets.mkdir()
     shutil.copy2(root / "book" / "flarelib.css", assets / "flarelib.css")
@@ -110,6 +111,30 @@ def _refuse_damaged(run_dir: Path, root: Path) -> None:
 
 
 WORLD_FIGURES = ("world_beside_sun", "world_positives_per_region")
+
+
+FINDING_SETS = {"archive": "real keywords (archive)", "demo": "the teaching world (demo; not the Sun)"}
+
+
+def with_findings(page: Path, run_dir: Path) -> None:
+    """End the staged page "The study's findings, questioned" with one table per run: this run's, and
+    the other book's when its run folder (`runs/archive` or `runs/demo`) stands beside this one."""
+    from flarelib.study import findings
+
+    runs = [run_dir] + [run_dir.parent / name for name in FINDING_SETS
+                        if (run_dir.parent / name).resolve() != run_dir.resolve() and (run_dir.parent / name / "07_significance").is_dir()]
+    text = []
+    for folder in runs:
+        record = folder / "07_significance" / "record.json"
+        source = json.loads(record.read_text()).get("source") if record.is_file() else None
+        label = FINDING_SETS.get(folder.name, f"the run in {folder.name} (source: {source})")
+        this = " (this book)" if folder == run_dir else ""
+        text += ["", f"## Measured on {label}{this}", "", f"Source: `{source}`.", "",
+                 findings(folder).to_markdown(index=False)]
+    if len(runs) == 1:
+        text += ["", "The other book's run is not beside this one: `make site` runs both and shows both here."]
+    with page.open("a") as out:
+        out.write("\n".join(text) + "\n")
 
 
 def with_world_beside_sun(page: Path, run_dir: Path) -> None:

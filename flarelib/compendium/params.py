@@ -20,6 +20,8 @@ from flarelib.compendium.paths import project_root
 Source = Literal["synthetic", "archive", "jsoc"]
 DatasetName = Literal["SHARP_ONLY", "FUSED_SHARP", "SMARP_ONLY", "FUSED_SMARP"]
 ModelName = Literal["LSTM", "CNN"]
+VariantName = Literal["LSTM_MASK", "LSTM_COMPLETE"]
+BaselineName = Literal["CLIM", "LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY", "GB_IMAGE"]
 
 
 class ParamsError(ValueError):
@@ -82,6 +84,13 @@ class Params(BaseModel):
     # Experiments (Section 4.1)
     datasets: tuple[DatasetName, ...] = ("SHARP_ONLY", "FUSED_SHARP", "SMARP_ONLY", "FUSED_SMARP")
     models: tuple[ModelName, ...] = ("LSTM", "CNN")
+    lstm_variants: tuple[VariantName, ...] = Field((), description=(
+        "The hole audit (archive): the LSTM told which steps of a window were filled from a neighbouring record "
+        "(LSTM_MASK), and trained and tested on complete windows only (LSTM_COMPLETE), beside the LSTM."))
+    baselines: tuple[BaselineName, ...] = Field(("CLIM", "LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY", "GB_IMAGE"), description=(
+        "Simple models beside the deep ones, on the same datasets, splits and seeds (flarelib.baselines): climatology, "
+        "logistic regression and gradient boosting on the last record or a summary of the sequence, and gradient boosting "
+        "on image statistics (GB_IMAGE needs magnetograms). The study has none."))
     n_experiments: int = Field(10, ge=1)
     # Attribution (Section 4.4)
     attribution_folds: int = Field(5, ge=2, description="Cross-validation folds over regions for out-of-sample maps.")
