@@ -130,25 +130,30 @@ def run_group(group: list[Cell], datasets_dir: str, root: str, settings: dict, i
 def run_baselines(group: list[Cell], datasets_dir: str, root: str, *_) -> list[dict]:
     """Fit and score the baseline cells of one dataset and seed (`flarelib.baselines`), reading the
     dataset and computing each kind of input once; each cell's files as `run_cell` writes them."""
+    from threadpoolctl import threadpool_limits
+
     from flarelib.datasets import dataset_path, read_dataset
 
     first = group[0]
     if any((c.dataset, c.seed) != (first.dataset, first.seed) or not is_baseline(c.model) for c in group):
         raise ValueError(f"run_baselines takes the baselines of one dataset and seed, not {group}")
     data = read_dataset(dataset_path(datasets_dir, first.dataset, first.seed))
-    inputs: dict[str, object] = {}
-    summaries = []
-    for cell in group:
-        began = time.perf_counter()
-        kind = cell.model.split("_", 1)[-1]  # LR_LAST and GB_LAST read the same inputs
-        if kind not in inputs:
-            inputs[kind] = baselines.features(data, cell.model)
-        table = baselines.predictions(data, cell.model, cell.seed, inputs[kind])
-        folder = _fresh(cell, root)
-        with atomic_path(folder / "predictions.csv") as path:
-            table.to_csv(path, index=False)
-        summaries.append(_finish(cell, folder, baselines.Fitted(), table, time.perf_counter() - began))
-    return summaries
+    inputs: dict[str, object] = {}  # LR_LAST and GB_LAST read the same inputs: computed once
+    with threadpool_limits(1):  # one core, as every cell: OpenMP on all cores would crowd the other workers
+        return [_baseline_cell(cell, data, inputs, root) for cell in group]
+
+
+def _baseline_cell(cell: Cell, data, inputs: dict, root: str) -> dict:
+    """One baseline cell of `run_baselines`, its inputs shared with the others of its kind."""
+    began = time.perf_counter()
+    kind = cell.model.split("_", 1)[-1]
+    if kind not in inputs:
+        inputs[kind] = baselines.features(data, cell.model)
+    table = baselines.predictions(data, cell.model, cell.seed, inputs[kind])
+    folder = _fresh(cell, root)
+    with atomic_path(folder / "predictions.csv") as path:
+        table.to_csv(path, index=False)
+    return _finish(cell, folder, baselines.Fitted(), table, time.perf_counter() - began)
 
 
 def _run_alone(cell: Cell, *args) -> list[dict]:
