@@ -8,6 +8,9 @@ PARAMS ?= demo
 #   make book TORCH_SPEC="torch==2.13.0 --index-url <your CUDA wheel index>"
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_ARGS ?=
+# The teaching world's book in `make site`: demo (3 experiments, quick) or teach (the study's 10; the
+# publishing workflow builds it).
+SITE_TEACHING ?= demo
 # The data folder of the public files (flarelib data): a verified copy beside the checkout when there is
 # one, else flarelib's default (the user cache folder).
 SHARED_DATA := $(wildcard $(abspath ../shared/data))
@@ -43,7 +46,7 @@ run: install
 
 # Both books (the study on the real Sun, the teaching world) and a landing page in _build/site/.
 site: install
-	$(BIN)/flarelib site
+	$(BIN)/flarelib site --teaching $(SITE_TEACHING)
 
 test: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -12,6 +12,7 @@ are cells too: all those of one dataset and seed in one task, which reads the da
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import time
 from dataclasses import dataclass
@@ -256,7 +257,7 @@ def run_sweep(todo: list[Cell], datasets_dir: Path, root: Path, settings: dict, 
         import os
 
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None, silence_logs=logging.ERROR)  # the workers' chatter stays off the page
         client = Client(cluster)
     began = time.perf_counter()
     try:

@@ -49,3 +49,32 @@ def test_captions_say_which_source_ran_and_that_synthetic_is_not_the_sun():
     assert "real" in source_caption("archive") and "real" in source_caption("jsoc")
     with pytest.raises(ValueError, match="unknown data source 'sdo'"):
         source_caption("sdo")
+
+
+def test_library_warnings_and_log_lines_go_to_the_chapters_log_not_the_page(tiny, tmp_path):
+    import nbformat
+
+    from flarelib.compendium.params import load_params
+    from flarelib.compendium.runner import run_chapters
+
+    tiny.write("01_a", {"seed": 0}, extra=(
+        "\nimport logging, warnings\nfrom flarelib import open_chapter\nopen_chapter('01_a', run_dir)\n"
+        "warnings.warn('a library warns from /root/.venv/site-packages')\n"
+        "logging.getLogger('distributed.nanny').warning('Worker process still alive')\nprint('the chapter speaks')\n"))
+    params, path = load_params(tiny.params_file)
+    run_chapters(params, path, tmp_path / "run", root=tiny.root, log=lambda _: None)
+    executed = nbformat.read(tmp_path / "run" / "01_a" / "01_a.ipynb", as_version=4)
+    outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "the chapter speaks" in outputs
+    assert "warns" not in outputs and "still alive" not in outputs
+    log = (tmp_path / "run" / "01_a" / "library.log").read_text()
+    assert "UserWarning: a library warns" in log and "distributed.nanny WARNING: Worker process still alive" in log
+
+
+def test_the_recorded_numbers_show_as_a_short_table(tmp_path):
+    from flarelib.compendium.chapter import Chapter
+
+    shown = Chapter("07_x", tmp_path, {}).record(tss=0.123456, table={"LSTM": {"TSS": 0.5}}, seeds=[0, 1, 2], note=None)
+    assert shown["table"] == {"LSTM": {"TSS": 0.5}}  # still the dict
+    assert shown.rows() == [("tss", "0.1235"), ("table / LSTM / TSS", "0.5"), ("seeds", "3 values"), ("note", "-")]
+    assert "<td>table / LSTM / TSS</td><td>0.5</td>" in shown._repr_html_()

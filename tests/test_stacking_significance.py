@@ -248,3 +248,16 @@ def test_the_auc_stacking_takes_the_first_of_exactly_tied_alphas():
     curve = stacking.objective_curve("AUC", y, p, q)
     assert stacking.fit_alpha("AUC", y, p, q) == stacking.ALPHAS[np.flatnonzero(curve == curve.max())[0]]
     assert (curve == curve.max()).sum() > 1
+
+
+def test_the_holm_reach_is_the_t_quantile_of_alpha_over_the_tests():
+    from scipy import stats
+
+    from flarelib.significance import holm_reach, reach_note
+
+    p, t = holm_reach(3, 100)
+    assert p == 0.0005 and t == pytest.approx(stats.t.isf(0.0005, 2))
+    assert t > 30  # two degrees of freedom: out of reach of any realistic difference
+    assert holm_reach(10, 100)[1] == pytest.approx(stats.t.isf(0.0005, 9)) and holm_reach(10, 100)[1] < 6
+    note = reach_note(3, 100)
+    assert "3 experiments (2 degrees of freedom)" in note and "no realistic difference" in note and "n_experiments=10" in note

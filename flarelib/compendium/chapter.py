@@ -15,11 +15,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from flarelib.compendium.integrity import checked_input
+from flarelib.compendium.integrity import LIBRARY_LOG, checked_input
 from flarelib.compendium.paths import resolve
 from flarelib.sources.files import atomic_path, write_text
 
 RECORD = "record.json"
+LIBRARY_LOGGERS = ("py.warnings", "distributed", "tornado", "asyncio")  # plain loggers: astropy and sunpy make their own class of logger at import, so theirs are left alone (their warnings come through py.warnings)
 
 SOURCE_CAPTIONS = {
     "synthetic": "Data source: synthetic (the embedded, seeded teaching world; not the Sun).",
@@ -53,6 +54,35 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class Recorded(dict):
+    """A chapter's recorded numbers: a dict, shown in a notebook as a table of its scalar numbers
+    (nested ones flattened to "a / b" names, lists by their length), at most `SHOWN` rows."""
+
+    SHOWN = 40
+
+    def rows(self) -> list[tuple[str, str]]:
+        def walk(prefix: str, value: Any):
+            if isinstance(value, dict):
+                for key, inner in value.items():
+                    yield from walk(f"{prefix} / {key}" if prefix else str(key), inner)
+            elif isinstance(value, (list, tuple)):
+                yield prefix, f"{len(value)} values"
+            elif isinstance(value, float):
+                yield prefix, f"{value:.4g}"
+            else:
+                yield prefix, "-" if value is None else str(value)
+
+        return list(walk("", dict(self)))
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = self.rows()
+        body = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows[: self.SHOWN])
+        more = f"<p>... and {len(rows) - self.SHOWN} more in record.json</p>" if len(rows) > self.SHOWN else ""
+        return f'<table class="flarelib-record"><thead><tr><th>recorded</th><th>value</th></tr></thead>{body}</table>{more}'
+
+
 class Chapter:
     """One chapter's folder in a run: its artifacts, figures and recorded numbers."""
 
@@ -63,6 +93,7 @@ class Chapter:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.params = dict(params)
         self.source = str(self.params.get("source", "synthetic"))
+        send_library_logs_to(self.folder / LIBRARY_LOG)
         self._write({"chapter": name, "source": self.source, "params": _plain(self.params), "numbers": {}})
 
     @property
@@ -109,12 +140,13 @@ class Chapter:
             np.save(path, array)
         return self.folder / filename
 
-    def record(self, **numbers: Any) -> dict[str, Any]:
-        """Add headline numbers to `record.json`; returns everything recorded so far."""
+    def record(self, **numbers: Any) -> "Recorded":
+        """Add headline numbers to `record.json`; returns everything recorded so far (a dict that a
+        notebook shows as a short table of the numbers, not as nested keys)."""
         data = self.recorded()
         data["numbers"].update(_plain(numbers))
         self._write(data)
-        return data["numbers"]
+        return Recorded(data["numbers"])
 
     def recorded(self) -> dict[str, Any]:
         return json.loads((self.folder / RECORD).read_text())
@@ -128,6 +160,25 @@ class Chapter:
 
     def _write(self, data: dict[str, Any]) -> None:
         write_text(self.folder / RECORD, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def send_library_logs_to(path: Path) -> None:
+    """Warnings (`logging.captureWarnings`) and the log lines of the libraries a chapter uses go to
+    `path`, not to the notebook's outputs: a page shows the chapter's own prints, never a library's
+    warning with the paths of the machine that ran it."""
+    import logging
+
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    handler.flarelib_chapter_log = True  # a chapter opened again replaces it
+    logging.captureWarnings(True)
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if getattr(h, "flarelib_chapter_log", False)]:
+            logger.removeHandler(old)
+            old.close()
+        logger.addHandler(handler)
+        logger.propagate = False
 
 
 def open_chapter(name: str, run_dir: str | Path, **params: Any) -> Chapter:

@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     site.add_argument("--repository-url", default=os.environ.get("FLARELIB_REPOSITORY_URL"),
                       help="the public repository, for the Binder launch buttons (default: FLARELIB_REPOSITORY_URL)")
     site.add_argument("--no-run", action="store_true", help="build from the run folders as they are")
+    site.add_argument("--teaching", default="demo", metavar="SET",
+                      help="the teaching world's parameter set (demo: 3 experiments; teach: the study's 10)")
     data = commands.add_parser("data", help="the public data files: list, fetch, verify (folder: FLARELIB_DATA_DIR)")
     actions = data.add_subparsers(dest="action", required=True)
     actions.add_parser("list", help="every registered file: group, size, present, verified")
@@ -124,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         from flarelib.compendium.site import make_site
 
         try:
-            index = make_site(project_root(), args.sets, repository_url=args.repository_url, run=not args.no_run)
+            index = make_site(project_root(), args.sets, repository_url=args.repository_url, run=not args.no_run,
+                              teaching=args.teaching)
         except (RunError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

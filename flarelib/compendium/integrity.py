@@ -24,7 +24,8 @@ from flarelib.sources.files import is_partial, sha256_of, write_text
 
 MANIFEST = "manifest.json"
 CHAPTER_LOG = "chapter.log"  # what the chapter printed, as it ran
-NOT_ARTIFACTS = {MANIFEST, CHAPTER_LOG, PROGRESS_FILE}
+LIBRARY_LOG = "library.log"  # libraries' warnings (flarelib.compendium.chapter)
+NOT_ARTIFACTS = {MANIFEST, CHAPTER_LOG, PROGRESS_FILE, LIBRARY_LOG}
 HASH_CACHE = ".artifact-hashes.json"  # in the run folder: path -> (size, mtime, ctime, inode, sha256)
 
 

@@ -144,7 +144,7 @@ def archive_data_present() -> bool:
     return bool(table[table.group.isin(["windows", "goes"])].present.all())
 
 
-def make_site(root: Path, sets: list[str], *, repository_url: str | None = None, run: bool = True,
+def make_site(root: Path, sets: list[str], *, repository_url: str | None = None, run: bool = True, teaching: str = "demo",
               log: Callable[[str], None] = print) -> Path:
     """`flarelib site`: run each parameter set's chapters (what is unchanged is skipped) into
     `runs/<set>/`, then build the site in `_build/site/`. The archive set is left out, and the landing
@@ -157,6 +157,8 @@ def make_site(root: Path, sets: list[str], *, repository_url: str | None = None,
     repository_url : the public repository, for the launch buttons.
     run : run the chapters first (False: build from the run folders as they are).
     log : where progress lines go.
+    teaching : the parameter set of the teaching world's book ("demo", 3 experiments, or "teach", the
+        study's 10, which the publishing workflow builds); its run folder is `runs/<teaching>/`.
     """
     from flarelib.compendium.params import load_params
     from flarelib.compendium.runner import run_chapters
@@ -169,9 +171,10 @@ def make_site(root: Path, sets: list[str], *, repository_url: str | None = None,
             note = ADD_ARCHIVE
             log("The archive's data files are missing: the site holds the demo book only.")
             continue
-        run_dir = root / "runs" / name
+        params_name = teaching if name == "demo" else name
+        run_dir = root / "runs" / params_name
         if run:
-            params, path = load_params(name)
+            params, path = load_params(params_name)
             log(f"Running the chapters of {path.name} into {run_dir}")
             run_chapters(params, path, run_dir, root=root, log=log)
         books[name] = run_dir
