@@ -86,7 +86,8 @@ def test_the_verdict_says_whether_a_score_depends_on_the_holes():
     metrics = pd.DataFrame([{"dataset": d, "model": m, "seed": s, "TSS": v} for d, m, vs in rows for s, v in enumerate(vs)])
     verdict = study.hole_verdict(metrics)
     assert verdict[0].startswith("SHARP_ONLY: the LSTM 0.850 +- 0.050") and verdict[0].endswith("does not depend on the holes.")
-    assert verdict[1].startswith("SMARP_ONLY") and verdict[1].endswith("this score depends on the holes.")
+    assert "a drop of 0.020 against a combined spread of 0.068" in verdict[0]
+    assert verdict[1].startswith("SMARP_ONLY") and verdict[1].endswith("This score depends on the holes.")
     table = study.hole_audit_table(metrics)
     assert list(table.columns) == ["LSTM", "LSTM_MASK", "LSTM_COMPLETE", "study LSTM"]
     assert table.loc["SHARP_ONLY", "study LSTM"].startswith("0.8")
