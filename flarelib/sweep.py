@@ -26,7 +26,7 @@ from flarelib import baselines
 from flarelib.baselines import is_baseline
 from flarelib.metrics import scores
 from flarelib.schema import SAMPLE_END
-from flarelib.sources.files import atomic_path, is_partial, sha256_of, write_text
+from flarelib.sources.files import atomic_path, is_partial, sha256_of, write_text, written_fault
 
 
 @dataclass(frozen=True)
@@ -57,13 +57,12 @@ def cell_faults(cell: Cell, root: Path) -> list[str]:
         return [f"{folder / 'done.json'}: missing or unreadable (the cell did not finish)"]
     faults = []
     for name, expected in listed.items():
-        path = folder / name
-        if not path.is_file():
-            faults.append(f"{path}: missing")
-        elif path.stat().st_size != expected["size"]:
-            faults.append(f"{path}: {path.stat().st_size} bytes where the cell wrote {expected['size']}")
-        elif sha256_of(path) != expected["sha256"]:
-            faults.append(f"{path}: its content differs from what the cell wrote")
+        fault = written_fault(folder / name, expected["size"], expected["sha256"])
+        if fault:
+            kind, size = fault
+            said = {"missing": "missing", "size": f"{size} bytes where the cell wrote {expected['size']}",
+                    "content": "its content differs from what the cell wrote"}[kind]
+            faults.append(f"{folder / name}: {said}")
     return faults
 
 

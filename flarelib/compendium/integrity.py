@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flarelib.compendium.progress import PROGRESS_FILE
-from flarelib.sources.files import is_partial, sha256_of, write_text
+from flarelib.sources.files import is_partial, sha256_of, write_text, written_fault
 
 MANIFEST = "manifest.json"
 CHAPTER_LOG = "chapter.log"  # what the chapter printed, as it ran
@@ -104,15 +104,16 @@ def _check_file(run_dir: Path, chapter: str, relative: str, expected: dict[str, 
     """One listed artifact against its size and hash; None when it is sound."""
     path = Path(run_dir) / chapter / relative
     shown = f"{chapter}/{relative}"
-    if not path.is_file():
+    fault = written_fault(path, expected["size"], expected["sha256"], cache.sha256)
+    if fault is None:
+        return None
+    kind, size = fault
+    if kind == "missing":
         return Fault(chapter, shown, "missing")
-    stat = path.stat()
-    if stat.st_size != expected["size"]:
-        return Fault(chapter, shown, f"{stat.st_size:,} bytes where the chapter wrote {expected['size']:,} (truncated or overwritten)")
-    if cache.sha256(path, stat) != expected["sha256"]:
-        return Fault(chapter, shown, "its content differs from what the chapter wrote (same size, another SHA-256: "
-                                     "changed in place or swapped in from elsewhere)")
-    return None
+    if kind == "size":
+        return Fault(chapter, shown, f"{size:,} bytes where the chapter wrote {expected['size']:,} (truncated or overwritten)")
+    return Fault(chapter, shown, "its content differs from what the chapter wrote (same size, another SHA-256: "
+                                 "changed in place or swapped in from elsewhere)")
 
 
 def check(run_dir: Path, chapter: str, manifest: dict[str, Any] | None, cache: HashCache,

@@ -57,3 +57,17 @@ def sha256_of(path: str | Path) -> str:
     """The file's SHA-256 (hex), read in blocks."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def written_fault(path: Path, size: int, sha256: str, digest=sha256_of) -> tuple[str, int] | None:
+    """How a file differs from the size and SHA-256 recorded when it was written: ("missing", 0),
+    ("size", its size now) or ("content", its size); None when it is as written. The size is
+    compared first, so a truncated file is never hashed; `digest` may be a cached hash."""
+    if not path.is_file():
+        return "missing", 0
+    now = path.stat().st_size
+    if now != size:
+        return "size", now
+    if digest(path) != sha256:
+        return "content", now
+    return None
