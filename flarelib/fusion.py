@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from flarelib.plots.layout import WIDTH, caption_title, panel_grid
 from flarelib.schema import SUBSAMPLE, subsample
 from flarelib.sources.overview import co_temporal_pairs
 from flarelib.schema import KEYWORDS
@@ -206,15 +207,15 @@ def plot_qq(result: QQResult, caption: str) -> plt.Figure:
     ax.set_xlabel("HMI pixel quantile (G), subsampled 4x")
     ax.set_ylabel("MDI pixel quantile (G)")
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, label="mean |latitude| (deg)")
-    ax.legend(frameon=False, fontsize=8, loc="upper left")
-    ax.set_title(caption, fontsize=7)
+    ax.legend(frameon=False, loc="upper left")
+    caption_title(fig, caption)
     fig.tight_layout()
     return fig
 
 
 def plot_keyword_regression(matched: pd.DataFrame, fits: pd.DataFrame, caption: str) -> plt.Figure:
     """Figure 2: 2D histograms of SMARP against SHARP keywords with the least-squares line."""
-    fig, axes = plt.subplots(1, len(KEYWORDS), figsize=(3.2 * len(KEYWORDS), 3.2))
+    fig, axes = panel_grid(len(KEYWORDS), panel=(4.0, 3.4))
     for ax, key in zip(axes, KEYWORDS):
         pair = matched[[f"{key}_HMI", f"{key}_MDI"]].dropna()
         ax.hist2d(pair.iloc[:, 0], pair.iloc[:, 1], bins=30, cmap="viridis", cmin=1, norm=LogNorm())
@@ -223,8 +224,8 @@ def plot_keyword_regression(matched: pd.DataFrame, fits: pd.DataFrame, caption: 
         ax.plot(x, fit.slope * x + fit.intercept, color="#ef8636")
         ax.set_xlabel(f"{key}_HMI")
         ax.set_ylabel(f"{key}_MDI")
-        ax.set_title(f"k={fit.slope:.3g}, b={fit.intercept:.3g}, r={fit.r:.3f}", fontsize=8)
-    fig.suptitle(caption, fontsize=8)
+        ax.set_title(f"k={fit.slope:.3g}, b={fit.intercept:.3g}, r={fit.r:.3f}")
+    caption_title(fig, caption)
     fig.tight_layout()
     return fig
 
@@ -243,38 +244,41 @@ def authors_fit(data_dir=None) -> pd.DataFrame:
 
 def plot_keyword_marginals(kept: pd.DataFrame, caption: str) -> plt.Figure:
     """Each keyword's distribution per instrument, raw (log axis where positive) and Z-scored per
-    instrument: why the study standardizes each instrument on its own."""
-    fig, axes = plt.subplots(2, len(KEYWORDS), figsize=(3.2 * len(KEYWORDS), 5.6))
+    instrument: why the study standardizes each instrument on its own. One row per keyword."""
+    fig, axes = plt.subplots(len(KEYWORDS), 2, figsize=(WIDTH, 2.7 * len(KEYWORDS)), squeeze=False)
     for j, key in enumerate(KEYWORDS):
         for series, group in kept.groupby("SERIES"):
             values = group[key].dropna().to_numpy(dtype=float)
             positive = values[values > 0]
-            axes[0, j].hist(np.log10(positive), bins=50, histtype="step", density=True, label=series)
-            axes[1, j].hist((values - values.mean()) / values.std(), bins=50, histtype="step", density=True, label=series)
-        axes[0, j].set_xlabel(f"log10 {key}")
-        axes[1, j].set_xlabel(f"{key}, Z-score per instrument")
-    axes[0, 0].legend(frameon=False, fontsize=8)
-    fig.suptitle(caption, fontsize=8)
+            axes[j, 0].hist(np.log10(positive), bins=50, histtype="step", density=True, label=series)
+            axes[j, 1].hist((values - values.mean()) / values.std(), bins=50, histtype="step", density=True, label=series)
+        axes[j, 0].set_xlabel(f"log10 {key}")
+        axes[j, 1].set_xlabel(f"{key}, Z-score per instrument")
+    axes[0, 0].legend(frameon=False)
+    caption_title(fig, caption)
     fig.tight_layout()
     return fig
 
 
 def plot_fusions(results: dict[str, QQResult], field: np.ndarray, size: int, caption: str) -> plt.Figure:
-    """The two fusions side by side: each one's median Q-Q curve over pairs with its factor (left), and
-    one HMI magnetogram as the CNN sees it after each (right panels)."""
+    """The two fusions compared: each one's median Q-Q curve over pairs with its factor (top), and one
+    HMI magnetogram as the CNN sees it after each (below, side by side)."""
     from flarelib.images import resize
 
-    fig, axes = plt.subplots(1, 1 + len(results), figsize=(4.2 * (1 + len(results)), 4.0), constrained_layout=True)
+    names = list(results)
+    fig = plt.figure(figsize=(WIDTH, 7.6), layout="constrained")
+    mosaic = fig.subplot_mosaic([["curves"] * len(names), names])  # the curves above, one image per fusion below
+    axes = [mosaic["curves"], *(mosaic[name] for name in names)]
     for (name, result), style in zip(results.items(), ("o-", "s--")):
         axes[0].plot(np.median(result.q_sharp, axis=0), np.median(result.q_smarp, axis=0), style, ms=2,
                      label=f"{name}: MDI = {result.factor:.3f} x HMI (+-{result.factor_std:.3f})")
     axes[0].axline((0, 0), slope=1, color="k", ls=":", lw=1, label="identity")
     axes[0].set_xlabel("HMI pixel quantile on MDI's grid (G), median over pairs")
     axes[0].set_ylabel("MDI pixel quantile (G)")
-    axes[0].legend(frameon=False, fontsize=8)
+    axes[0].legend(frameon=False, fontsize=8.5)
     for ax, name in zip(axes[1:], results):
         ax.imshow(resize(np.nan_to_num(to_mdi_grid(field, "SHARP", name)), size), origin="lower", cmap="gray", vmin=-500, vmax=500)
-        ax.set_title(f"CNN input ({size} px) by {name}", fontsize=9)
+        ax.set_title(f"CNN input ({size} px) by {name}")
         ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle(caption, fontsize=8)
+    caption_title(fig, caption)
     return fig

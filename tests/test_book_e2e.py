@@ -6,6 +6,7 @@ appear out of order, or if a page would need the network to render.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -125,3 +126,28 @@ def test_a_page_shows_the_parameters_once_relative_to_the_project_and_scrolls_wi
     assert "_static/flarelib.css" in page
     assert "overflow-x: auto" in (html / "_static" / "flarelib.css").read_text()
     assert "## Try it" not in page and "Try it" in page
+
+
+def test_every_figure_of_the_run_reads_at_the_page_width_and_carries_its_alt_text(built):
+    """Each chapter measured every figure it saved as the page shows it (`flarelib.plots.layout`): no
+    panel under the page's minimum width, no text under 9 px; each PNG carries its caption as alt text,
+    and the built page shows it as the image's alt."""
+    from flarelib.compendium.sphinx_fixes import png_description
+    from flarelib.plots.layout import MIN_FONT_PX, MIN_PANEL_PX
+
+    run_dir, index, _ = built
+    figures = sorted(run_dir.glob("*/figures/*.png"))
+    assert len(figures) > 20
+    for chapter in sorted({f.parent for f in figures}):
+        measured = json.loads((chapter / "legibility.json").read_text())
+        assert sorted(measured) == sorted(f.name for f in chapter.glob("*.png")), chapter
+        for name, sizes in measured.items():
+            assert sizes["problems"] == [], f"{chapter.parent.name}/{name}: {sizes}"
+            assert sizes["smallest_font_px"] >= MIN_FONT_PX - 0.05
+            assert sizes["narrowest_panel_px"] is None or sizes["narrowest_panel_px"] >= MIN_PANEL_PX
+    described = {f: png_description(f) or "" for f in figures}
+    unsourced = [f.name for f, text in described.items() if not ("Data source: synthetic" in text or "Real SDO/HMI" in text)]
+    assert not unsourced, unsourced  # every alt text says which data ran, as every caption does
+    page = (index.parent / "notebooks" / "07_significance.html").read_text()
+    alts = re.findall(r'<img alt="([^"]+)" src="[^"]+\.png"', page)
+    assert alts and all("Data source: synthetic" in alt for alt in alts), alts[:3]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from flarelib.attribution.methods import smooth, upsample
+from flarelib.plots.layout import WIDTH, caption_title
 from flarelib.sources.files import atomic_path
 
 
@@ -21,17 +22,19 @@ def _symmetric(ax, image, cmap="RdBu_r"):
 
 
 def plot_bipole_maps(table: pd.DataFrame, images: np.ndarray, maps: dict[str, np.ndarray], caption: str) -> plt.Figure:
-    """One row per bipole: the CNN's input, then each method's map (red positive, blue negative)."""
-    columns = ["input", *maps]
-    fig, axes = plt.subplots(len(table), len(columns), figsize=(2.1 * len(columns), 2.1 * len(table) + 0.4), squeeze=False)
-    for i, row in enumerate(table.itertuples()):
-        _symmetric(axes[i, 0], images[i], cmap="gray")
-        axes[i, 0].set_ylabel(f"B0 {row.B0:.0f} G\nrho {row.rho_deg:.0f} deg, tilt {row.tilt_deg:.0f}\nP = {row.probability:.2f}", fontsize=7)
-        for j, (name, values) in enumerate(maps.items(), start=1):
-            _symmetric(axes[i, j], values[i], cmap="viridis" if name.startswith("GradCAM") else "RdBu_r")
-    for ax, name in zip(axes[0], columns):
-        ax.set_title(name, fontsize=8)
-    fig.suptitle(caption, fontsize=8)
+    """One column per bipole: the CNN's input on top, then each method's map below it (red positive,
+    blue negative); the bipoles side by side, so that a method's maps are read along a row."""
+    rows = ["input", *maps]
+    side = min(1.9, WIDTH / max(1, len(table)))
+    fig, axes = plt.subplots(len(rows), len(table), figsize=(side * len(table) + 0.9, side * len(rows) + 0.6), squeeze=False)
+    for j, row in enumerate(table.itertuples()):
+        _symmetric(axes[0, j], images[j], cmap="gray")
+        axes[0, j].set_title(f"B0 {row.B0:.0f} G, P = {row.probability:.2f}\nrho {row.rho_deg:.0f} deg, tilt {row.tilt_deg:.0f}")
+        for i, (name, values) in enumerate(maps.items(), start=1):
+            _symmetric(axes[i, j], values[j], cmap="viridis" if name.startswith("GradCAM") else "RdBu_r")
+    for ax, name in zip(axes[:, 0], rows):
+        ax.set_ylabel(name.replace(" (", "\n("))
+    caption_title(fig, caption)
     fig.tight_layout()
     return fig
 
@@ -46,7 +49,7 @@ def plot_probability_sequence(times, prob, windows: pd.DataFrame, flares: pd.Dat
     flares : the region's flares (peak time and class).
     title, caption : the figure's title, and its caption (naming the data source).
     """
-    fig, ax = plt.subplots(figsize=(10, 3.2))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6))
     labelled = windows[windows.label.notna()]
     ax.plot(labelled.end, labelled.label.astype(float), "s", mfc="none", color="#3b75af", ms=5, label="label (M1.0+ in 24 h)")
     ax.plot(times, prob, "+", color="#2ca02c", ms=6, label="CNN probability")
@@ -56,8 +59,8 @@ def plot_probability_sequence(times, prob, windows: pd.DataFrame, flares: pd.Dat
         flux.vlines(flares.peak_time, 1e-8, flares.peak_flux, color="#c53a32", lw=1.2)
     flux.set(yscale="log", ylim=(1e-8, 1e-3), ylabel="GOES peak flux (W m$^{-2}$)")
     flux.axhline(1e-5, color="#c53a32", ls=":", lw=0.6)
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
-    fig.suptitle(caption, fontsize=8)
+    ax.legend(frameon=False, loc="upper left")
+    caption_title(fig, caption)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
@@ -80,7 +83,7 @@ def attribution_contours(ax, magnetogram: np.ndarray, attribution: np.ndarray, t
     level = float(np.nanmax(np.abs(native))) or 1.0
     ax.contour(native, levels=[0.3 * level, 0.6 * level], colors="red", linewidths=0.8)
     ax.contour(native, levels=[-0.6 * level, -0.3 * level], colors="blue", linewidths=0.8)
-    ax.set_title(title, fontsize=8)
+    ax.set_title(title)
     ax.set_xticks([]), ax.set_yticks([])
 
 
@@ -94,10 +97,10 @@ def plot_first_last(first: np.ndarray, last: np.ndarray, attribution: np.ndarray
     titles : the two panels' titles.
     caption : the figure's caption (naming the data source).
     """
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 4.2))
     attribution_contours(axes[0], first, attribution, titles[0])
     attribution_contours(axes[1], last, attribution, titles[1])
-    fig.suptitle(caption, fontsize=8)
+    caption_title(fig, caption)
     fig.tight_layout()
     return fig
 
@@ -119,7 +122,7 @@ def animate(frames: list[np.ndarray], maps: list[np.ndarray], titles: list[str],
     def draw(i):
         ax.clear()
         attribution_contours(ax, frames[i], maps[i], titles[i])
-        fig.suptitle(caption, fontsize=7)
+        caption_title(fig, caption, fontsize=8.5)
 
     animation = FuncAnimation(fig, draw, frames=len(frames))
     with atomic_path(path) as temporary:
@@ -128,7 +131,48 @@ def animate(frames: list[np.ndarray], maps: list[np.ndarray], titles: list[str],
     return Path(path)
 
 
-def gif_html(path: Path, width: int = 520) -> str:
-    """The GIF embedded in HTML, so the book shows it without a separate file."""
+def gif_html(path: Path, alt: str = "Animation of attribution over the sequence.", width: int = 520) -> str:
+    """The GIF embedded in HTML, so the book shows it without a separate file; `alt` is what a screen
+    reader says for it."""
+    import html
+
     data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img src="data:image/gif;base64,{data}" width="{width}" alt="animation of attribution over the sequence">'
+    return f'<img src="data:image/gif;base64,{data}" width="{width}" alt="{html.escape(alt)}">'
+
+
+def probability_figures(explained: dict, windows: pd.DataFrame, flares: pd.DataFrame, caption: str) -> dict[str, plt.Figure]:
+    """Figure 13 for every explained region (`flarelib.attribution.sequences.explain_regions`): the CNN
+    of its fold over the region's whole life, by figure name (`figure13_harp<N>`)."""
+    from flarelib.attribution.methods import probability
+    from flarelib.sampling import region_flares
+
+    figures = {}
+    for arpnum, region in explained.items():
+        times, _, frames = region.life
+        mine = windows[(windows.SERIES == region.series) & (windows.ARPNUM == arpnum)]
+        figures[f"figure13_harp{arpnum}"] = plot_probability_sequence(
+            times, probability(region.fit.model, frames), mine, region_flares(flares, region.noaa), region.title, caption)
+    return figures
+
+
+def first_last_figures(explained: dict, maps: dict[int, np.ndarray], caption: str) -> dict[str, plt.Figure]:
+    """Figure 15 for every explained region: its sequence's first and last magnetograms under the
+    Integrated Gradients map of the change (`maps`, from `sequences.completeness`), by figure name."""
+    figures = {}
+    for arpnum, region in explained.items():
+        times, native, _ = region.sequence
+        titles = (f"first: {times[0]:%Y-%m-%d %H:%M}", f"last: {times[-1]:%Y-%m-%d %H:%M}")
+        figures[f"figure15_harp{arpnum}"] = plot_first_last(native[0], native[-1], maps[arpnum], titles,
+                                                            f"HARP {arpnum}. {caption}")
+    return figures
+
+
+def animate_region(region, path: Path, caption: str, steps: int = 64) -> Path:
+    """The animation of a region's quiet-to-imminent sequence: every frame with its Integrated Gradients
+    map against the first frame (`animate`)."""
+    from flarelib.attribution.methods import attribute
+
+    times, native, frames = region.sequence
+    maps = list(attribute(region.fit.model, frames, "IntegratedGradients", baseline=frames[0], steps=steps,
+                          output="probability"))
+    return animate(native, maps, [f"HARP {region.arpnum} {t:%Y-%m-%d %H:%M}" for t in times], path, caption)

@@ -20,6 +20,7 @@ from flarelib.compendium.paths import resolve
 from flarelib.sources.files import atomic_path, write_text
 
 RECORD = "record.json"
+LEGIBILITY = "legibility.json"  # how the page shows each figure (figures/)
 LIBRARY_LOGGERS = ("py.warnings", "distributed", "tornado", "asyncio")  # plain loggers: astropy and sunpy make their own class of logger at import, so theirs are left alone (their warnings come through py.warnings)
 
 SOURCE_CAPTIONS = {
@@ -151,12 +152,35 @@ class Chapter:
     def recorded(self) -> dict[str, Any]:
         return json.loads((self.folder / RECORD).read_text())
 
-    def savefig(self, fig: Any, name: str, dpi: int = 120) -> Path:
-        """Save a matplotlib figure in the chapter's `figures/` folder as PNG."""
+    def savefig(self, fig: Any, name: str, dpi: int | None = None, show: bool = True) -> Path:
+        """Save a matplotlib figure in the chapter's `figures/` folder as PNG and show that file.
+
+        The PNG carries the figure's alt text (its caption and panel titles, `alt_text`) for the book's
+        pages; how the page will show it is measured (`flarelib.plots.layout.legibility`) and kept in
+        `figures/legibility.json`, which the tests hold to the page's minimum sizes. The figure is
+        closed: the page shows the saved file, not a second rendering of it.
+        """
+        from flarelib.plots.layout import DPI, legibility, png_width
+
+        dpi = dpi or DPI
         target = self.path(f"figures/{name}.png")
         with atomic_path(target) as path:
-            fig.savefig(path, dpi=dpi, bbox_inches="tight")
+            fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Description": alt_text(fig)})
+        measured = legibility(fig, png_width(target), dpi)
+        sizes = self.folder / "figures" / LEGIBILITY
+        known = json.loads(sizes.read_text()) if sizes.exists() else {}
+        write_text(sizes, json.dumps({**known, target.name: measured.as_dict()}, indent=1, sort_keys=True) + "\n")
+        if show:
+            import matplotlib.pyplot as plt
+            from IPython.display import Image, display
+
+            plt.close(fig)
+            display(Image(filename=str(target)))
         return target
+
+    def savefigs(self, figures: dict[str, Any], dpi: int | None = None) -> list[Path]:
+        """Save and show several figures, by name (`savefig` on each, in order)."""
+        return [self.savefig(fig, name, dpi) for name, fig in figures.items()]
 
     def _write(self, data: dict[str, Any]) -> None:
         write_text(self.folder / RECORD, json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -182,8 +206,33 @@ def send_library_logs_to(path: Path) -> None:
 
 
 def open_chapter(name: str, run_dir: str | Path, **params: Any) -> Chapter:
-    """Start a chapter: create its run folder and record its parameters and data source."""
+    """Start a chapter: create its run folder, record its parameters and data source, and draw its
+    figures in the page's font sizes (`flarelib.plots.layout.PAGE_STYLE`)."""
+    from flarelib.plots.layout import use_page_style
+
+    use_page_style()
     return Chapter(name, run_dir, params)
+
+
+def alt_text(fig: Any) -> str:
+    """A figure's alt text from its caption and its panels (each one's title, else what it plots
+    against what): what a screen reader says for it."""
+    def words(text: str) -> str:
+        return " ".join(text.split())
+
+    def panel(ax) -> str:
+        if words(ax.get_title()):
+            return words(ax.get_title())
+        x, y = words(ax.get_xlabel()), words(ax.get_ylabel())
+        return f"{y} against {x}" if x and y else x or y
+
+    parts = []
+    if getattr(fig, "_suptitle", None) is not None and words(fig._suptitle.get_text()):
+        parts.append(words(fig._suptitle.get_text()))
+    panels = [p for p in dict.fromkeys(panel(ax) for ax in fig.axes if ax.get_visible()) if p]
+    if panels:
+        parts.append("Panels: " + "; ".join(panels) + ".")
+    return " ".join(parts) or "A figure of this chapter."
 
 
 def read_record(run_dir: str | Path, chapter: str) -> dict[str, Any]:

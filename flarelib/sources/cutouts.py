@@ -119,7 +119,7 @@ def save_png(cutout: Cutout, path: str | Path, size: int = 128) -> Path:
     for ax, image, title in ((axes[0], cutout.magnetogram.data, f"{cutout.stem.name} (native)"),
                              (axes[1], cutout.cnn_image(size), f"as the CNN sees it ({size} x {size})")):
         ax.imshow(image, origin="lower", cmap="gray", vmin=-1000, vmax=1000)
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
     path = Path(path)
     with atomic_path(path) as temporary:
@@ -168,17 +168,23 @@ def plot_region_records(folder: str | Path, harp: int, caption: str, size: int =
             images.append((path, read_image(path)))
         except CorruptFile:
             continue
-    fig, axes = plt.subplots(2, len(images), figsize=(3.2 * len(images), 4.4), squeeze=False)
-    for column, (path, image) in enumerate(images):
+    from flarelib.plots.layout import WIDTH, caption_title
+
+    rows = max(1, -(-len(images) // 2))  # two records a row, each as JSOC gives it and as the CNN sees it
+    fig, axes = plt.subplots(rows, 4, figsize=(WIDTH, 2.6 * rows + 0.6), squeeze=False)
+    for k, (path, image) in enumerate(images):
+        native, seen = axes[k // 2, 2 * (k % 2)], axes[k // 2, 2 * (k % 2) + 1]
         when = pd.to_datetime(path.name.split(".")[3], format="%Y%m%d_%H%M%S_TAI")
         ours, header = r_value(image.data, float(image.header["CDELT1"])), _header_number(image.header, "R_VALUE")
-        axes[0, column].imshow(image.data, origin="lower", cmap="gray", vmin=-1000, vmax=1000)
-        axes[0, column].set_title(f"{when:%Y-%m-%d %H:%M} TAI\nR ours {ours:.3f}, pipeline {header:.3f}", fontsize=8)
-        axes[1, column].imshow(cnn_input(np.nan_to_num(image.data), "SHARP", size), origin="lower", cmap="gray",
-                               vmin=-1000, vmax=1000)
-        axes[1, column].set_title(f"as the CNN sees it ({size} px)", fontsize=8)
-    for ax in axes.flat:
+        native.imshow(image.data, origin="lower", cmap="gray", vmin=-1000, vmax=1000)
+        native.set_title(f"{when:%Y-%m-%d %H:%M} TAI\nR {ours:.3f} (pipeline {header:.3f})", fontsize=8.5)
+        seen.imshow(cnn_input(np.nan_to_num(image.data), "SHARP", size), origin="lower", cmap="gray",
+                    vmin=-1000, vmax=1000)
+        seen.set_title(f"as the CNN sees it\n({size} px)", fontsize=8.5)
+    for ax in axes.flat[2 * len(images):]:
+        ax.remove()
+    for ax in axes.flat[: 2 * len(images)]:
         ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle(f"HARP {harp}, line-of-sight field (+-1000 G). {caption}", fontsize=9)
+    caption_title(fig, f"HARP {harp}, line-of-sight field (+-1000 G). {caption}")
     fig.tight_layout()
     return fig

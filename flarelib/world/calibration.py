@@ -87,28 +87,30 @@ def plot_beside(world: pd.DataFrame, real: pd.DataFrame, caption: str):
     windows (density histograms on common bins), the KS distance in the title."""
     import matplotlib.pyplot as plt
 
+    from flarelib.plots.layout import WIDTH, caption_title
+
     distances = keyword_distances(world, real).set_index(["SERIES", "keyword"]).ks
-    figure, axes = plt.subplots(2, 4, figsize=(13, 5.6), constrained_layout=True)
-    for row, series in zip(axes, ("SHARP", "SMARP")):
-        for ax, keyword in zip(row, KEYWORDS):
+    figure, axes = plt.subplots(len(KEYWORDS), 2, figsize=(WIDTH, 2.6 * len(KEYWORDS)), layout="constrained")
+    for column, series in zip(axes.T, ("SHARP", "SMARP")):
+        for ax, keyword in zip(column, KEYWORDS):
             ours, theirs = _values(world[world.SERIES == series], keyword), _values(real[real.SERIES == series], keyword)
             bins = np.linspace(min(ours.min(), theirs.min()), max(ours.max(), theirs.max()), 40)
             ax.hist(theirs, bins, density=True, histtype="stepfilled", alpha=0.35, color="0.3", label="real tables")
             ax.hist(ours, bins, density=True, histtype="step", lw=1.6, color="C1", label="synthetic world")
             scale = "log10 " if keyword in LOG_KEYWORDS else ""
-            ax.set_title(f"{series} {scale}{keyword}: KS {distances[(series, keyword)]:.3f}", fontsize=9)
+            ax.set_title(f"{series} {scale}{keyword}: KS {distances[(series, keyword)]:.3f}")
             ax.set_yticks([])
-    axes[0, 0].legend(fontsize=8)
-    figure.suptitle(caption, fontsize=9)
+    axes[0, 0].legend()
+    caption_title(figure, caption)
     return figure
 
 
 def plot_positives_per_region(world: pd.DataFrame, real: pd.DataFrame, caption: str):
     """Per instrument: the share of regions that flare with at least k positive windows, world and
     real tables (a region's positives and how they spread decide how noisy a test set is)."""
-    import matplotlib.pyplot as plt
+    from flarelib.plots.layout import caption_title, panel_grid
 
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    figure, axes = panel_grid(2, panel=(4.0, 3.8), layout="constrained")
     for ax, series in zip(axes, ("SHARP", "SMARP")):
         for windows, name, style in ((real, "real tables", dict(color="0.3")), (world, "synthetic world", dict(color="C1"))):
             group = windows[windows.SERIES == series]
@@ -117,9 +119,9 @@ def plot_positives_per_region(world: pd.DataFrame, real: pd.DataFrame, caption: 
         ax.set_xscale("log")
         ax.set_xlabel("positive windows of a region")
         ax.set_ylabel("share of flaring regions with at least that many")
-        ax.set_title(series, fontsize=9)
-        ax.legend(fontsize=8)
-    figure.suptitle(caption, fontsize=9)
+        ax.set_title(series)
+        ax.legend(fontsize=8.5)
+    caption_title(figure, caption)
     return figure
 
 

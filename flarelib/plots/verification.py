@@ -1,4 +1,5 @@
-"""Verification figures (Figures 6-8 of the study): reliability diagram, ROC, skill-score profile.
+"""Verification figures (Figures 6-8 of the study): reliability diagram, ROC, skill-score profile,
+with the learning curves and the stacking figures (9-11).
 
 Each takes one or several runs, as (labels, probabilities) pairs, and draws the mean over runs with
 a one-sigma band or error bars, so the same functions serve one model and a sweep of seeds.
@@ -12,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import roc_curve
 
+from flarelib.plots.layout import WIDTH, caption_title, panel_grid
 from flarelib.metrics import tss_profile
 
 Run = tuple[np.ndarray, np.ndarray]
@@ -38,7 +40,7 @@ def _mean_std(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
             return np.nanmean(stack, axis=0), np.nanstd(stack, axis=0)
 
 
-def plot_reliability(runs: dict[str, Sequence[Run]], ax=None, bins: np.ndarray = BINS) -> plt.Axes:
+def plot_reliability(runs: dict[str, Sequence[Run]], ax=None, bins: np.ndarray = BINS, legend: bool = True) -> plt.Axes:
     """Observed frequency against forecast probability, with bin counts as bars and the no-skill line."""
     ax = ax or plt.subplots(figsize=(4.5, 4.5))[1]
     centres = (bins[:-1] + bins[1:]) / 2
@@ -58,11 +60,12 @@ def plot_reliability(runs: dict[str, Sequence[Run]], ax=None, bins: np.ndarray =
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="forecast probability", ylabel="observed frequency", title="Reliability")
     ax.set_zorder(counts_ax.get_zorder() + 1)
     ax.patch.set_visible(False)
-    ax.legend(fontsize=7, frameon=False, loc="upper left")
+    if legend:
+        ax.legend(frameon=False, loc="upper left")
     return ax
 
 
-def plot_roc(runs: dict[str, Sequence[Run]], ax=None) -> plt.Axes:
+def plot_roc(runs: dict[str, Sequence[Run]], ax=None, legend: bool = True) -> plt.Axes:
     """ROC curves interpolated on a common false-alarm grid; mean and one-sigma band over runs."""
     ax = ax or plt.subplots(figsize=(4.5, 4.5))[1]
     for name, group in runs.items():
@@ -75,11 +78,12 @@ def plot_roc(runs: dict[str, Sequence[Run]], ax=None) -> plt.Axes:
         ax.fill_between(GRID, mean - std, mean + std, color=line.get_color(), alpha=0.2)
     ax.plot([0, 1], [0, 1], "k:", lw=1)
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="false-alarm rate (POFD)", ylabel="hit rate (POD)", title="ROC")
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    if legend:
+        ax.legend(frameon=False, loc="lower right")
     return ax
 
 
-def plot_skill_profile(runs: dict[str, Sequence[Run]], ax=None) -> plt.Axes:
+def plot_skill_profile(runs: dict[str, Sequence[Run]], ax=None, legend: bool = True) -> plt.Axes:
     """TSS against the probability threshold; mean and one-sigma band over runs."""
     ax = ax or plt.subplots(figsize=(4.5, 4.5))[1]
     thresholds = GRID[1:-1]
@@ -89,7 +93,8 @@ def plot_skill_profile(runs: dict[str, Sequence[Run]], ax=None) -> plt.Axes:
         ax.fill_between(thresholds, mean - std, mean + std, color=line.get_color(), alpha=0.2)
     ax.axvline(0.5, color="grey", lw=0.6, ls=":")
     ax.set(xlim=(0, 1), ylim=(-0.05, 1.05), xlabel="probability threshold", ylabel="TSS", title="Skill-score profile")
-    ax.legend(fontsize=7, frameon=False, loc="lower center")
+    if legend:
+        ax.legend(frameon=False, loc="lower center")
     return ax
 
 
@@ -100,35 +105,38 @@ def usable_runs(runs: dict[str, Sequence[Run]]) -> dict[str, list[Run]]:
 
 
 def verification_figure(runs: dict[str, Sequence[Run]], caption: str) -> plt.Figure:
-    """The three verification panels side by side (runs lacking a class are left out)."""
+    """The three verification panels in a grid of two columns, the fourth cell naming the runs (runs
+    lacking a class are left out)."""
     runs = usable_runs(runs)
     if not runs:
         fig, ax = plt.subplots(figsize=(6, 1.2))
         ax.axis("off")
         ax.text(0.5, 0.5, "No run has both positive and negative samples: nothing to verify.", ha="center", va="center")
         return fig
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.4))
-    plot_reliability(runs, axes[0])
-    plot_roc(runs, axes[1])
-    plot_skill_profile(runs, axes[2])
-    fig.suptitle(caption, fontsize=8)
+    fig, axes = panel_grid(4, panel=(4.0, 3.6))
+    plot_reliability(runs, axes[0], legend=False)
+    plot_roc(runs, axes[1], legend=False)
+    plot_skill_profile(runs, axes[2], legend=False)
+    axes[3].legend(*axes[0].get_legend_handles_labels(), loc="center", frameon=False)
+    axes[3].axis("off")
+    caption_title(fig, caption)
     fig.tight_layout()
     return fig
 
 
 def plot_history(history, caption: str) -> plt.Figure:
     """Learning curves: training and validation loss, and the validation TSS early stopping follows."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, (left, right) = panel_grid(2, panel=(4.0, 3.2))
     left.plot(history.epoch, history.train_loss, "o-", ms=3, label="training loss")
     left.plot(history.epoch, history.val_loss, "o-", ms=3, label="validation loss")
     left.set(xlabel="epoch", ylabel="cross-entropy")
-    left.legend(frameon=False, fontsize=8)
+    left.legend(frameon=False)
     right.plot(history.epoch, history.val_tss, "o-", ms=3, color="#2ca02c")
     best = history.assign(neg=-history.val_loss).sort_values(["val_tss", "neg"], ascending=False).iloc[0]
     right.axvline(best.epoch, color="grey", ls=":", lw=0.8, label=f"kept: epoch {int(best.epoch)}")
     right.set(xlabel="epoch", ylabel="validation TSS", ylim=(-0.05, 1.05))
-    right.legend(frameon=False, fontsize=8)
-    fig.suptitle(caption, fontsize=8)
+    right.legend(frameon=False)
+    caption_title(fig, caption)
     fig.tight_layout()
     return fig
 
@@ -141,19 +149,19 @@ def plot_stacking_tss(stacked, caption: str, metric: str = "TSS") -> plt.Figure:
     import seaborn as sns
 
     datasets = list(dict.fromkeys(stacked.dataset))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(3.6 * len(datasets), 3.6), sharey=True, squeeze=False)
-    for ax, dataset in zip(axes[0], datasets):
+    fig, axes = panel_grid(len(datasets), panel=(4.0, 3.6), sharey=True)
+    for ax, dataset in zip(axes, datasets):
         part = stacked[stacked.dataset == dataset].dropna(subset=[metric])  # a one-class test set has no TSS
         if part.empty:
             ax.text(0.5, 0.5, f"no {metric}:\nno test set with both classes", ha="center", va="center", transform=ax.transAxes)
-            ax.set_title(dataset, fontsize=9)
+            ax.set_title(dataset)
             continue
         sns.boxplot(data=part, x="method", y=metric, order=list(STACKING_METHODS), ax=ax, color="#9ecae1", fliersize=2)
         sns.stripplot(data=part, x="method", y=metric, order=list(STACKING_METHODS), ax=ax, color="k", size=2.5)
-        ax.set_title(dataset, fontsize=9)
+        ax.set_title(dataset)
         ax.set_xlabel("")
-        ax.tick_params(axis="x", rotation=60, labelsize=7)
-    fig.suptitle(caption, fontsize=8)
+        ax.tick_params(axis="x", rotation=60)
+    caption_title(fig, caption)
     fig.tight_layout()
     return fig
 
@@ -163,15 +171,15 @@ def plot_alphas(stacked, caption: str) -> plt.Figure:
     import seaborn as sns
 
     part = stacked[stacked.method.isin(["CROSS_ENTROPY", "BSS", "AUC", "TSS"])].dropna(subset=["alpha"])
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8))
     if part.empty:
         ax.text(0.5, 0.5, "no fitted weights: no validation set with both classes", ha="center", va="center", transform=ax.transAxes)
         return fig
     sns.boxplot(data=part, x="dataset", y="alpha", hue="method", ax=ax, fliersize=2)
     ax.axhline(0.5, color="grey", lw=0.6, ls=":")
     ax.set(ylim=(-0.02, 1.02), ylabel="alpha (weight of the LSTM)", xlabel="")
-    ax.legend(fontsize=7, frameon=False, ncol=4, loc="lower center")
-    ax.set_title(caption, fontsize=8)
+    ax.legend(frameon=False, ncol=4, loc="lower center")
+    caption_title(fig, caption)
     fig.tight_layout()
     return fig
 
@@ -187,7 +195,7 @@ def plot_one_experiment(splits: dict, alpha: float, oracle: float, accuracy: dic
     accuracy : per split, ACC over the alpha grid.
     caption : the figure's caption (naming the data source).
     """
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+    fig, axes = panel_grid(4, panel=(4.0, 3.8))
     line = np.linspace(0, 1, 101)
     for ax, (name, table) in zip(axes[:3], splits.items()):
         for label, colour in ((0, "#3b75af"), (1, "#ef8636")):
@@ -197,7 +205,7 @@ def plot_one_experiment(splits: dict, alpha: float, oracle: float, accuracy: dic
             if name != "train" and not np.isnan(a) and a < 1:
                 ax.plot(line, (0.5 - a * line) / (1 - a), style, lw=1, label=text)
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="LSTM probability p", ylabel="CNN probability q", title=name)
-        ax.legend(fontsize=6, frameon=False, loc="upper left")
+        ax.legend(frameon=False, loc="upper left")
     from flarelib.stacking import ALPHAS
 
     for name, curve in accuracy.items():
@@ -205,7 +213,32 @@ def plot_one_experiment(splits: dict, alpha: float, oracle: float, accuracy: dic
     if not np.isnan(alpha):
         axes[3].axvline(alpha, color="g", lw=0.8)
     axes[3].set(xlabel="alpha", ylabel="ACC", title="accuracy against alpha")
-    axes[3].legend(fontsize=7, frameon=False)
-    fig.suptitle(caption, fontsize=8)
+    axes[3].legend(frameon=False)
+    caption_title(fig, caption)
     fig.tight_layout()
     return fig
+
+
+PAIRS = {"figure6": ("FUSED_SHARP", "SHARP_ONLY"), "figure7": ("FUSED_SMARP", "SMARP_ONLY")}  # fused beside its single-instrument set
+
+
+def runs_of(test, dataset: str, model: str) -> list[Run]:
+    """The (labels, probabilities) of each seed of one dataset and model, from a predictions table."""
+    part = test[(test.dataset == dataset) & (test.model == model)]
+    return [(g.label.to_numpy(), g.prob.to_numpy()) for _, g in part.groupby("seed")]
+
+
+def study_figures(test, datasets: Sequence[str], models: Sequence[str], caption: str) -> dict[str, plt.Figure]:
+    """The study's Figures 6-8 from the test predictions of a sweep, by figure name: each fused dataset
+    beside its single-instrument one for every model (6: SHARP, 7: SMARP), and with several models,
+    the models beside each other on every dataset (8)."""
+    figures = {}
+    present = set(test.dataset)
+    for figure, (fused, single) in PAIRS.items():
+        for model in models if {fused, single} <= present else []:
+            figures[f"{figure}_{model}"] = verification_figure({d: runs_of(test, d, model) for d in (fused, single)},
+                                                               f"{model}. {caption}")
+    for dataset in datasets if len(models) > 1 else []:
+        figures[f"figure8_{dataset}"] = verification_figure({m: runs_of(test, dataset, m) for m in models},
+                                                            f"{dataset}. {caption}")
+    return figures
