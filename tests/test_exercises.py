@@ -15,7 +15,8 @@ from flarelib.compendium.toc import chapters
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = chapters(ROOT)
-EXERCISE = re.compile(r"```\{exercise\} (?P<title>.+)\n:label: (?P<label>[\w-]+)\n")
+EXERCISE = re.compile(r"(?P<fence>`{3,})\{exercise\} (?P<title>.+)\n:label: (?P<label>[\w-]+)\n")
+FENCED = re.compile(r"^(`{3,})\w+\n(.*?)\n\1$", re.S | re.M)  # a code block: its fence and its lines
 SOLUTION = re.compile(r"````\{solution\} (?P<label>[\w-]+)\n:class: dropdown\n(?P<body>.*?)\n````", re.S)
 PYTHON = re.compile(r"```python\n(.*?)\n```", re.S)
 COMMAND = re.compile(r"`(flarelib run [^`]+)`|```bash\n(flarelib run [^\n]+)\n```")
@@ -27,6 +28,7 @@ def exercises(spec) -> list[dict]:
     for cell in cells:
         exercise, solution = EXERCISE.search(cell.source), SOLUTION.search(cell.source)
         found.append({"kind": cell.metadata["tags"][1], "title": exercise and exercise["title"], "label": exercise and exercise["label"],
+                      "fence": exercise and exercise["fence"],
                       "solution": solution and solution["label"], "body": solution["body"] if solution else "",
                       "text": cell.source})
     return found
@@ -44,6 +46,12 @@ def test_every_chapter_has_goals_and_two_to_four_exercises_each_with_its_solutio
         assert exercise["kind"] in {"predict", "code", "interpret"}
         if exercise["kind"] == "code":
             assert PYTHON.search(exercise["body"]), f"{exercise['label']}: a write-it exercise's solution computes"
+        question = exercise["text"].split("{solution}")[0]
+        inner = re.findall(r"^(`{3,})\w", question, re.M)  # a fence inside the exercise would close a shorter one
+        assert all(len(f) < len(exercise["fence"]) for f in inner), f"{exercise['label']}: open it with a longer fence"
+        for fence, code in FENCED.findall(exercise["text"]):
+            wide = [line for line in code.split("\n") if len(line) > 88]
+            assert not wide, f"{exercise['label']}: code wider than 88 columns scrolls sideways on the page: {wide}"
 
 
 def test_the_course_has_all_three_kinds_and_unique_labels():

@@ -71,7 +71,7 @@ def test_chapter_outline(root, name):
     text = "\n".join(c.source for c in nb.cells)
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     assert "**Prerequisites.**" in text and "## Summary" in text and "**Next:**" in text
-    assert re.search(rf"open_chapter\(['\"]{name}['\"], run_dir", text), "the chapter opens its own run folder"
+    assert re.search(rf"open_chapter\(\s*['\"]{name}['\"],\s*run_dir", text), "the chapter opens its own run folder"
     assert "chapter.record(" in text, "the chapter records its headline numbers"
     needs = nb.metadata.get("flarelib", {}).get("needs")
     assert needs is not None and all(EXPECTED.index(n) < EXPECTED.index(name) for n in needs)
@@ -108,3 +108,38 @@ def test_every_chapter_ends_with_try_it_commands_that_run_as_written(root):
                 assert getattr(params, key) is not None or key in Params.model_fields, command
                 if args.only:
                     assert any(key in declared_parameters(s.notebook) for s in specs if s.name in chosen), command
+
+
+def test_the_chapters_code_is_formatted_to_88_columns_and_lints_clean(root):
+    """`ruff format` at 88 columns (notebooks/ruff.toml), so no code cell scrolls sideways on the page,
+    and pyflakes' checks (unused imports, undefined names) over every chapter."""
+    import sys
+
+    ruff = [sys.executable, "-m", "ruff"]
+    formatted = subprocess.run([*ruff, "format", "--check", "notebooks"], cwd=root, capture_output=True, text=True)
+    assert formatted.returncode == 0, f"run `ruff format notebooks`:\n{formatted.stdout}{formatted.stderr}"
+    linted = subprocess.run([*ruff, "check", "notebooks"], cwd=root, capture_output=True, text=True)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    for name, nb in notebooks(root).items():
+        wide = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines() if len(line) > 88]
+        assert not wide, f"{name}: {wide[:3]}"
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_a_cell_computes_through_the_library_without_loops(root, name):
+    """The design's rule: a cell reads like a sentence, one library call per idea; a `for` or `while`
+    loop that computes belongs in flarelib (comprehensions that build a value are allowed)."""
+    nb = notebooks(root)[name]
+    loops = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            tree = ast.parse(cell.source)
+            loops += [f"cell {index}, line {node.lineno}" for node in ast.walk(tree) if isinstance(node, (ast.For, ast.While))]
+    assert not loops, f"{name}: loops in {loops}"
+
+
+def test_the_code_blocks_of_the_books_pages_fit_88_columns(root):
+    fenced = re.compile(r"^(`{3,})[^\n]*\n(.*?)\n\1$", re.S | re.M)
+    wide = [(page.name, line) for page in sorted((root / "book").glob("*.md"))
+            for block in fenced.finditer(page.read_text()) for line in block.group(2).split("\n") if len(line) > 88]
+    assert not wide, wide

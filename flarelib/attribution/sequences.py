@@ -4,6 +4,8 @@ flare-imminent, chosen from the data."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import torch
@@ -66,6 +68,117 @@ def train_fold(store, usable: pd.DataFrame, folds: dict[int, int], fold: int, im
                           draws=FoldDraws(val_regions="fold-val", train="fold-train", val="fold-valid"),
                           scaler_for=lambda train: Standardizer.of_pixels(images(train)),
                           inputs=lambda rows, scaler: torch.as_tensor(scaler.pixels(images(rows))))
+
+
+def fold_models(store, windows: pd.DataFrame, series: str, folds: dict[int, int], chosen: pd.DataFrame,
+                image_size: int, settings: TrainSettings) -> dict[int, FoldFit]:
+    """One CNN per fold that holds a chosen region, trained on every other fold (`train_fold`), by fold.
+
+    Parameters
+    ----------
+    store : the run's store (magnetograms).
+    windows : chapter 03's windows; the kept ones of `series` train.
+    series : "SHARP" or "SMARP".
+    folds : each region's fold (`flarelib.training.region_folds`).
+    chosen : the regions to explain (`quiet_to_imminent`).
+    image_size, settings : the CNN's input size and how to train it.
+    """
+    usable = windows[windows.keep & (windows.SERIES == series)].assign(label=lambda d: d.label.astype(bool))
+    needed = dict.fromkeys(folds[int(a)] for a in chosen.ARPNUM)  # in the order the regions come
+    return {fold: train_fold(store, usable, folds, fold, image_size, settings) for fold in needed}
+
+
+Frames = tuple[pd.DatetimeIndex, list[np.ndarray], np.ndarray]  # record times, native fields, CNN inputs
+
+
+@dataclass
+class Explained:
+    """A region explained by the CNN of the fold that never saw it: its whole life and its quiet-to-imminent
+    sequence, as `sequence` returns them."""
+
+    arpnum: int
+    series: str
+    fit: FoldFit
+    noaa: str  # the region's NOAA numbers as the records give them ("11429,11430")
+    life: Frames
+    sequence: Frames
+
+    @property
+    def title(self) -> str:
+        return f"HARP {self.arpnum} (NOAA {self.noaa}), explained by the CNN of fold {self.fit.fold}"
+
+
+def explain_regions(store, series: str, chosen: pd.DataFrame, fits: dict[int, FoldFit], folds: dict[int, int],
+                    image_size: int, life_frames: int = 80, sequence_frames: int = 16) -> dict[int, Explained]:
+    """Each chosen region's frames, standardized for the CNN of its fold: its whole life (at most
+    `life_frames`) and its quiet-to-imminent sequence (at most `sequence_frames`), by region.
+
+    Parameters
+    ----------
+    store : the run's store.
+    series : "SHARP" or "SMARP".
+    chosen : the regions and their sequences (`quiet_to_imminent`).
+    fits, folds : the CNN of each fold (`fold_models`), and each region's fold.
+    image_size : the CNN's input size.
+    life_frames, sequence_frames : at most this many frames of the life and of the sequence.
+    """
+    explained = {}
+    for row in chosen.itertuples():
+        fit = fits[folds[int(row.ARPNUM)]]
+        records = store.records[(store.records.SERIES == series) & (store.records.ARPNUM == row.ARPNUM)]
+        life = sequence(store, series, row.ARPNUM, records.T_REC.min(), records.T_REC.max(), image_size, fit.scaler, life_frames)
+        quiet = sequence(store, series, row.ARPNUM, row.quiet_end, row.imminent_end, image_size, fit.scaler, sequence_frames)
+        explained[int(row.ARPNUM)] = Explained(int(row.ARPNUM), series, fit, str(records.NOAA_ARS.iloc[0]), life, quiet)
+    return explained
+
+
+def completeness(explained: dict[int, Explained], steps: int = 128) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
+    """Integrated Gradients of each sequence's last frame against its first (the change from quiet to
+    imminent), and its completeness: the map's sum beside the change of probability it explains.
+    Returns the table (one row per region) and the maps, by region.
+
+    Parameters
+    ----------
+    explained : the regions (`explain_regions`).
+    steps : the integral's steps.
+    """
+    from flarelib.attribution.methods import attribute, probability
+
+    rows, maps = [], {}
+    for arpnum, region in explained.items():
+        model, frames = region.fit.model, region.sequence[2]
+        maps[arpnum] = attribute(model, frames[-1:], "IntegratedGradients", baseline=frames[0], steps=steps,
+                                 output="probability")[0]
+        first, last = (float(p) for p in probability(model, frames[[0, -1]]))
+        rows.append({"HARP": arpnum, "P(first)": first, "P(last)": last, "sum of IG map": float(maps[arpnum].sum()),
+                     "change of P": last - first})
+    columns = ["HARP", "P(first)", "P(last)", "sum of IG map", "change of P"]
+    return pd.DataFrame(rows, columns=columns), maps
+
+
+def completeness_error(table: pd.DataFrame) -> float:
+    """The largest gap between an Integrated Gradients map's sum and the change of probability (NaN: no region)."""
+    return float((table["sum of IG map"] - table["change of P"]).abs().max()) if len(table) else float("nan")
+
+
+def time_path_table(explained: dict[int, Explained], steps_between: int = 16) -> pd.DataFrame:
+    """Integrated Gradients along each sequence's own path, frame after frame (the study's proposal):
+    the map's sum and the quadrature error of its completeness, one row per region."""
+    from flarelib.attribution.methods import time_path_ig
+
+    rows = []
+    for arpnum, region in explained.items():
+        path_map, error = time_path_ig(region.fit.model, region.sequence[2], steps_between=steps_between)
+        rows.append({"HARP": arpnum, "time-path IG sum": float(path_map.sum()), "quadrature error": error})
+    return pd.DataFrame(rows, columns=["HARP", "time-path IG sum", "quadrature error"])
+
+
+def inversion_line_table(explained: dict[int, Explained], records: pd.DataFrame, image_size: int) -> pd.DataFrame:
+    """`inversion_line_shares` over every frame of every region's life, with where each frame is
+    (`limb_or_disk`); empty when no region is explained."""
+    shares = [inversion_line_shares(r.fit.model, r.fit.scaler, r.life, records, r.series, arpnum, image_size)
+              for arpnum, r in explained.items()]
+    return limb_or_disk(pd.concat(shares, ignore_index=True) if shares else pd.DataFrame())
 
 
 def sequence(store, series: str, arpnum: int, start: pd.Timestamp, end: pd.Timestamp, image_size: int,

@@ -198,3 +198,18 @@ def headline_intervals(test_forecasts: pd.DataFrame, scores_table: pd.DataFrame,
                 value, low, high = bootstrap_ci(cell, statistic, ["ARPNUM"], n_boot=n_boot, seed=seed, strata="seed")
                 rows.append({"model": model, "method": method, "metric": metric, "value": value, "95% low": low, "95% high": high})
     return pd.DataFrame(rows)
+
+
+def reliability_figures(test_forecasts: pd.DataFrame, dataset: str, models: list[str], caption: str) -> dict:
+    """For each model, the verification figure of its test forecasts at the real event rate, one
+    group of runs (the seeds) per calibration method, by figure name (`reliability_<model>`)."""
+    from flarelib.plots import verification_figure
+
+    figures = {}
+    for model in models:
+        mine = test_forecasts[(test_forecasts.dataset == dataset) & (test_forecasts.model == model)]
+        runs = {method: [(g.label.astype(int).to_numpy(), g[method].to_numpy()) for _, g in mine.groupby("seed")]
+                for method in CALIBRATION_METHODS}
+        figures[f"reliability_{model}"] = verification_figure(
+            runs, f"{dataset}, {model}, test windows at the real rate. {caption}")
+    return figures

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from flarelib.plots.layout import WIDTH, caption_title
 from flarelib.sources.store import Store
 
 CLASS_COLOURS = {"A": "#bbbbbb", "B": "#7fa7d8", "C": "#3b75af", "M": "#ef8636", "X": "#c53a32"}
@@ -63,7 +64,7 @@ def co_temporal_pairs(records: pd.DataFrame) -> pd.DataFrame:
 def plot_per_year(records: pd.DataFrame, flares: pd.DataFrame, caption: str) -> plt.Figure:
     """Records per year per instrument, and flares per year by class."""
     table, counts = per_year(records)["records"], flares_per_year(flares)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(WIDTH, 6), sharex=True)
     for series, colour in (("SMARP", "#3b75af"), ("SHARP", "#ef8636")):
         if series in table:
             top.bar(table.index, table[series], color=colour, alpha=0.8, label=f"{series} records")
@@ -75,8 +76,8 @@ def plot_per_year(records: pd.DataFrame, flares: pd.DataFrame, caption: str) -> 
     bottom.set_yscale("log")
     bottom.set_ylabel("flares per year")
     bottom.set_xlabel("year")
-    bottom.legend(ncol=5, frameon=False, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25))
-    fig.suptitle(caption, fontsize=9, y=0.995)
+    bottom.legend(ncol=5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    caption_title(fig, caption, y=0.995)
     fig.tight_layout()
     return fig
 
@@ -93,13 +94,61 @@ def plot_sequence(store: Store, series: str, arpnum: int, times: list[pd.Timesta
     caption : the figure's caption (naming the data source).
     limit : the grey scale's range, +-limit G.
     """
-    fig, axes = plt.subplots(1, len(times), figsize=(2.6 * len(times), 2.6), squeeze=False)
+    side = min(2.6, WIDTH / max(1, len(times)))
+    fig, axes = plt.subplots(1, len(times), figsize=(side * len(times), side + 0.8), squeeze=False)
     for ax, when in zip(axes[0], times):
         field, _ = store.magnetogram(series, arpnum, when)
         ax.imshow(field, origin="lower", cmap="gray", vmin=-limit, vmax=limit)
-        ax.set_title(f"{when:%Y-%m-%d %H:%M}", fontsize=8)
+        ax.set_title(f"{when:%Y-%m-%d\n%H:%M}")
         ax.set_xticks([]), ax.set_yticks([])
-        ax.set_xlabel(f"{field.shape[1]} x {field.shape[0]} px", fontsize=7)
-    fig.suptitle(f"{series} {arpnum}: line-of-sight field, +-{limit:.0f} G. {caption}", fontsize=8)
+        ax.set_xlabel(f"{field.shape[1]} x {field.shape[0]} px")
+    caption_title(fig, f"{series} {arpnum}: line-of-sight field, +-{limit:.0f} G. {caption}")
     fig.tight_layout()
     return fig
+
+
+def shared_times(records: pd.DataFrame, pair: pd.Series, n: int = 4) -> list[pd.Timestamp]:
+    """`n` record times, evenly spread, at which both regions of a co-temporal pair were observed."""
+    smarp = records[(records.SERIES == "SMARP") & (records.ARPNUM == pair.ARPNUM_SMARP)].T_REC
+    sharp = records[(records.SERIES == "SHARP") & (records.ARPNUM == pair.ARPNUM_SHARP)].T_REC
+    shared = smarp[smarp.isin(sharp)].sort_values()
+    return list(shared.iloc[np.unique(np.linspace(0, len(shared) - 1, n).round().astype(int))]) if len(shared) else []
+
+
+def plot_pair(store: Store, records: pd.DataFrame, pairs: pd.DataFrame, caption: str, n: int = 4,
+              limit: float = 1000.0) -> plt.Figure:
+    """The co-temporal pair with the most shared records, at `n` shared times: the SMARP region in the
+    top row, the SHARP region below, on a common grey scale of +-limit G.
+
+    Parameters
+    ----------
+    store : the run's store.
+    records : the kept records.
+    pairs : `co_temporal_pairs` of those records (at least one).
+    caption : the figure's caption (naming the data source).
+    n : how many shared times.
+    limit : the grey scale's range, +-limit G.
+    """
+    pair = pairs.sort_values("records").iloc[-1]
+    times = shared_times(records, pair, n)
+    side = min(2.0, WIDTH / max(1, len(times)))
+    fig, axes = plt.subplots(2, len(times), figsize=(side * len(times), 2 * side + 1.4), squeeze=False)
+    for row, (series, arpnum) in zip(axes, (("SMARP", pair.ARPNUM_SMARP), ("SHARP", pair.ARPNUM_SHARP))):
+        for ax, when in zip(row, times):
+            field, _ = store.magnetogram(series, int(arpnum), when)
+            ax.imshow(field, origin="lower", cmap="gray", vmin=-limit, vmax=limit)
+            ax.set_title(f"{when:%Y-%m-%d\n%H:%M}" if series == "SMARP" else "")
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_xlabel(f"{field.shape[1]} x {field.shape[0]} px")
+        row[0].set_ylabel(f"{series} {int(arpnum)}")
+    caption_title(fig, f"NOAA {pair.NOAA_ARS} through both instruments, line-of-sight field, +-{limit:.0f} G. {caption}")
+    fig.tight_layout()
+    return fig
+
+
+def no_pair_note(store: Store) -> str:
+    """Why a store has no co-temporal SMARP/SHARP pair, in a sentence for the page."""
+    note = "No co-temporal SMARP/SHARP pair in this store: the fusion chapter has no pairs to compare."
+    if not store.has_magnetograms:
+        note += " (The archive's SMARP windows end on 2010-10-24, its SHARP windows begin on 2010-11-01.)"
+    return note
