@@ -121,6 +121,8 @@ def test_with_no_server_and_no_copy_the_error_is_immediate(empty, monkeypatch):
     message = str(caught.value)
     assert f"{TABLES_DIR}/sharp/sharp_0.csv is not in the data folder {empty}" in message
     assert "http://127.0.0.1:9/" in message and "flarelib data fetch windows" in message and "FLARELIB_DATA_DIR" in message
+    note = caught.value.note  # what a book's page prints: the same remedy, none of this machine's paths
+    assert str(empty) not in note and "flarelib data fetch windows" in note and "sharp_0.csv" in note
 
 
 @needs_data

@@ -28,7 +28,12 @@ ENV_DIR, ENV_URL = "FLARELIB_DATA_DIR", "FLARELIB_DATA_URL"
 
 
 class DataMissing(FileNotFoundError):
-    """A registered file that is not in the data folder and cannot be fetched."""
+    """A registered file that is not in the data folder and cannot be fetched. Its message names the
+    folder (for the terminal); `note` says the same without this machine's paths (for a book's page)."""
+
+    def __init__(self, message: str, note: str = ""):
+        super().__init__(message)
+        self.note = note or message
 
 
 class DataCorrupt(ValueError):
@@ -99,10 +104,13 @@ def _reachable(url: str, timeout: float = 5.0) -> str | None:
 
 
 def _missing(name: str, url: str, folder: Path, reason: str) -> DataMissing:
+    remedy = (f"Either run `flarelib data fetch {group_of(name)}` on a machine with a network (FLARELIB_DATA_URL "
+              f"names a mirror), or set FLARELIB_DATA_DIR to a folder that holds a copy (such as the project's "
+              f"../shared/data).")
     return DataMissing(
-        f"{name} is not in the data folder {folder} and cannot be fetched from {url} ({reason}). Either run "
-        f"`flarelib data fetch {group_of(name)}` on a machine with a network (FLARELIB_DATA_URL names a mirror), "
-        f"or set FLARELIB_DATA_DIR to a folder that holds a copy (such as the project's ../shared/data)."
+        f"{name} is not in the data folder {folder} and cannot be fetched from {url} ({reason}). {remedy}",
+        note=f"{name} is not in the data folder of the machine that built this page and could not be fetched "
+             f"from {url}. {remedy}",
     )
 
 
@@ -186,12 +194,13 @@ def status(folder: Path | None = None, verify: bool = True) -> pd.DataFrame:
     return table.assign(present=present, verified=verified)[["group", "name", "size", "present", "verified", "url"]]
 
 
-def write_registry(copy: Path, output: Path = REGISTRY_CSV) -> pd.DataFrame:
-    """Hash a verified copy of the data folder into the registry CSV (for maintainers adding a file:
-    put it in the copy, give it an address in `registry_sources.public_address`, call this)."""
+def write_registry(copy: Path, output: Path | None = None) -> pd.DataFrame:
+    """Hash a verified copy of the data folder into the registry CSV, `output` (by default the
+    package's own `registry.csv`), for maintainers adding a file: put it in the copy, give it an
+    address in `registry_sources.public_address`, call this."""
     from flarelib.sources.registry_sources import public_address
 
-    copy = Path(copy)
+    copy, output = Path(copy), Path(output) if output is not None else REGISTRY_CSV
     found = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file() and p.name != "README.md")
     table = pd.DataFrame([{"name": n, "sha256": sha256(copy / n), "size": (copy / n).stat().st_size,
                            "url": public_address(n)} for n in found])
