@@ -5,30 +5,29 @@ holds the real tables, the small archive run (as the book on the real Sun); `FLA
 checks an already built site instead (the publishing workflow does, on `_build/site`). The browser
 test opens every page in headless Chromium (Debian's `chromium`, which `make test` installs where it
 can) through Playwright, served over loopback, and asserts: no console error, no request outside the
-site, every image loaded, no unrendered math; it saves a screenshot of each page beside the site, in
-`<site>-screenshots/` (`_build/site-screenshots/` for `make site`), so they are not published.
+site, every image loaded, no unrendered math, and the page rules of `tests/page_rules.py` (code that
+fits, images shown at least at half their size, no log line, no machine path, every exercise solved,
+axe-core's accessibility check); it saves a screenshot of each page beside the site, in
+`<site>-screenshots/` (`_build/site-screenshots/` for `make site`), with `problems.json`, so they are
+not published.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
+import json
 import os
 import re
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
 
 from flarelib.compendium.site import ADD_ARCHIVE, build_site
 from flarelib.sources.window_tables import TABLES_DIR
+from tests import page_rules
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM, CHROMIUM_FLAGS = page_rules.CHROMIUM, page_rules.CHROMIUM_FLAGS
 REPOSITORY = "https://github.com/example/flare-compendium"
 CHAPTERS = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stacking", "07_significance",
             "08_attribution", "09_operational"]
@@ -83,19 +82,10 @@ def test_pages_have_launch_buttons_for_the_repository(site):
     assert re.search(r"https://mybinder\.org/v2/gh/[\w.-]+/[\w.-]+/main\?urlpath=", page)
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(site):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with page_rules.served(site) as url:
+        yield url
 
 
 UNRENDERED_MATH = """() => {
@@ -113,18 +103,23 @@ BROKEN_IMAGES = "() => Array.from(document.images).filter(i => !(i.complete && i
 MATH_DONE = "async () => { if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise; }"
 
 
-def test_every_page_opens_cleanly_in_a_real_browser(site, served):
+def test_every_page_opens_cleanly_and_keeps_the_page_rules_in_a_real_browser(site, served):
+    """Every page: no console error, no request outside the site, every image loaded, no unrendered
+    math; and the page rules of `tests/page_rules.py` (no sideways code, no shrunk image, no log line,
+    no machine path, every exercise solved, no serious accessibility violation)."""
     if CHROMIUM is None:
         pytest.skip("no chromium on this machine (make test installs Debian's chromium where it can: as root, with apt)")
     playwright = pytest.importorskip("playwright.sync_api")
-    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
-                   if not p.relative_to(site).as_posix().startswith(".") and "/_static/" not in p.as_posix() and "/_sources/" not in p.as_posix())
+    assert page_rules.AXE.exists(), f"{page_rules.AXE} is missing: `make install` (npm install) puts axe-core there"
+    pages = page_rules.pages_of(site)
     shots = site.parent / f"{site.name}-screenshots"
     shots.mkdir(exist_ok=True)
     problems: dict[str, list[str]] = {}
+    broken_rules: dict[str, dict[str, list[str]]] = {}
+    paths = page_rules.path_pattern(page_rules.machine_paths(site.resolve()))
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport=page_rules.VIEWPORT)
         seen: list[str] = []
         outside: list[str] = []
         page.on("console", lambda message: seen.append(f"console: {message.text}") if message.type == "error" else None)
@@ -142,7 +137,7 @@ def test_every_page_opens_cleanly_in_a_real_browser(site, served):
         for name in pages:
             seen.clear()
             outside.clear()
-            redirect = re.search(r'http-equiv="Refresh" content="0; url=([^"]+)"', (site / name).read_text(), re.I)
+            redirect = page_rules.REDIRECT.search((site / name).read_text())
             if redirect:  # a book's index.html sends the reader to its first page
                 page.goto(f"{served}/{name}")
                 page.wait_for_url(re.compile(re.escape(redirect.group(1)) + "$"))
@@ -157,7 +152,13 @@ def test_every_page_opens_cleanly_in_a_real_browser(site, served):
                 problems[name] = found
             target = shots / (name.replace("/", "__").removesuffix(".html") + ".png")
             page.screenshot(path=str(target))
+            if not redirect:
+                rules = page_rules.check_page(page, served, name, paths)
+                if rules:
+                    broken_rules[name] = rules
         browser.close()
-    (shots / "problems.json").write_text(__import__("json").dumps(problems, indent=1))
+    (shots / "problems.json").write_text(json.dumps({"loading": problems, "page rules": broken_rules}, indent=1))
     assert not problems, problems
     assert len(list(shots.glob("*.png"))) == len(pages) > 10
+    counts = {rule: n for rule, (n, _) in page_rules.counts(broken_rules).items() if n}
+    assert not broken_rules, (counts, broken_rules)
