@@ -61,7 +61,7 @@ def test_the_course_has_all_three_kinds_and_unique_labels():
     assert len(labels) == len(set(labels))
 
 
-def test_every_predict_command_is_accepted_by_the_command_line_and_the_parameters():
+def test_every_predict_command_and_the_course_plans_are_accepted_by_the_command_line_and_the_parameters():
     from flarelib.compendium.cli import _parser
     from flarelib.compendium.params import load_params
     from flarelib.compendium.runner import select
@@ -69,7 +69,9 @@ def test_every_predict_command_is_accepted_by_the_command_line_and_the_parameter
     commands = [m[0] or m[1] for spec in SPECS for e in exercises(spec) if e["kind"] == "predict"
                 for m in COMMAND.findall(e["text"])]
     assert len(commands) >= 7
-    for command in commands:
+    course = [m[0] or m[1] for m in COMMAND.findall((ROOT / "book" / "teaching.md").read_text())]
+    assert len(course) >= 8  # what to run before each session, and the teaching set
+    for command in commands + course:
         args = _parser().parse_args(shlex.split(command)[1:])
         load_params(args.params, args.overrides)  # every -p names a real parameter with a valid value
         select(SPECS, args.only, args.start)  # and every chapter named exists
