@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from flarelib.plots.layout import WIDTH, caption_title, panel_grid
+from flarelib.plots.layout import SMALLEST_PT, WIDTH, caption_title, panel_grid
 from flarelib.schema import SUBSAMPLE, subsample
 from flarelib.sources.overview import co_temporal_pairs
 from flarelib.schema import KEYWORDS
@@ -275,7 +275,7 @@ def plot_fusions(results: dict[str, QQResult], field: np.ndarray, size: int, cap
     axes[0].axline((0, 0), slope=1, color="k", ls=":", lw=1, label="identity")
     axes[0].set_xlabel("HMI pixel quantile on MDI's grid (G), median over pairs")
     axes[0].set_ylabel("MDI pixel quantile (G)")
-    axes[0].legend(frameon=False, fontsize=8.5)
+    axes[0].legend(frameon=False, fontsize=SMALLEST_PT)
     for ax, name in zip(axes[1:], results):
         ax.imshow(resize(np.nan_to_num(to_mdi_grid(field, "SHARP", name)), size), origin="lower", cmap="gray", vmin=-500, vmax=500)
         ax.set_title(f"CNN input ({size} px) by {name}")

@@ -155,6 +155,16 @@ def stacking_vs_best(stacked: pd.DataFrame, metric: str = "TSS") -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def test_family(metrics: pd.DataFrame, stacked: pd.DataFrame) -> pd.DataFrame:
+    """Every test of chapter 07 in one table, adjusted together: Table 7 (fused > single), Table 8
+    (LSTM > CNN), stacking against BEST and the deep models against the baselines, each row naming its
+    `table`, with Holm's adjusted p over the whole family (`p Holm`)."""
+    family = pd.concat([table7(metrics).assign(table="7"), table8(metrics).assign(table="8"),
+                        stacking_vs_best(stacked).assign(table="stacking"),
+                        versus_baselines(metrics).assign(table="baselines")], ignore_index=True)
+    return family.assign(**{"p Holm": holm(family.p.to_numpy())})
+
+
 def holm(pvalues: np.ndarray) -> np.ndarray:
     """Holm's step-down adjustment (family-wise error); NaN stays NaN."""
     p = np.asarray(pvalues, dtype=float)

@@ -135,8 +135,9 @@ def served(site: Path) -> Iterator[str]:
         server.server_close()
 
 
-def check_page(page, url: str, name: str, paths: re.Pattern, axe: bool = True) -> dict[str, list[str]]:
-    """The rules' violations on one page, already loaded at `url` in a Playwright page."""
+def check_page(page, name: str, paths: re.Pattern, axe: bool = True) -> dict[str, list[str]]:
+    """The rules' violations on one page of the site (`name`, relative to it), already loaded in a
+    Playwright page."""
     page.evaluate(OPEN_FOLDED)
     page.wait_for_timeout(50)
     found = page.evaluate(MEASURE, name.startswith("_modules/") or "/_modules/" in name)
@@ -166,7 +167,7 @@ def check_site(site: Path, axe: bool = True) -> dict[str, dict[str, list[str]]]:
         page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((url, "data:", "blob:")) else r.abort())
         for name in pages_of(site, redirects=False):
             page.goto(f"{url}/{name}", wait_until="load")
-            found = check_page(page, url, name, paths, axe)
+            found = check_page(page, name, paths, axe)
             if found:
                 problems[name] = found
         browser.close()

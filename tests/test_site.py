@@ -153,7 +153,7 @@ def test_every_page_opens_cleanly_and_keeps_the_page_rules_in_a_real_browser(sit
             target = shots / (name.replace("/", "__").removesuffix(".html") + ".png")
             page.screenshot(path=str(target))
             if not redirect:
-                rules = page_rules.check_page(page, served, name, paths)
+                rules = page_rules.check_page(page, name, paths)
                 if rules:
                     broken_rules[name] = rules
         browser.close()

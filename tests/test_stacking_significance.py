@@ -261,3 +261,20 @@ def test_the_holm_reach_is_the_t_quantile_of_alpha_over_the_tests():
     assert holm_reach(10, 100)[1] == pytest.approx(stats.t.isf(0.0005, 9)) and holm_reach(10, 100)[1] < 6
     note = reach_note(3, 100)
     assert "3 experiments (2 degrees of freedom)" in note and "no realistic difference" in note and "n_experiments=10" in note
+
+
+def test_chapter_07s_family_holds_every_table_adjusted_together():
+    rng = np.random.default_rng(3)
+    models = ["LSTM", "CNN", "LR_LAST", "GB_IMAGE"]
+    metrics = pd.DataFrame([{"dataset": d, "model": m, "seed": s, **{k: rng.random() for k in ("ACC", "TSS", "BSS", "AUC", "HSS")}}
+                            for d in ("FUSED_SHARP", "SHARP_ONLY") for m in models for s in range(4)])
+    stacked = pd.DataFrame([{"dataset": "FUSED_SHARP", "seed": s, "method": m, "TSS": rng.random()}
+                            for s in range(4) for m in ("BEST", "CROSS_ENTROPY", "BSS", "AUC", "TSS", "AVG")])
+    family = significance.test_family(metrics, stacked)
+    assert set(family.table) == {"7", "8", "stacking", "baselines"}
+    parts = [significance.table7(metrics), significance.table8(metrics), significance.stacking_vs_best(stacked),
+             significance.versus_baselines(metrics)]
+    assert len(family) == sum(map(len, parts))
+    pooled = np.concatenate([part.p.to_numpy(dtype=float) for part in parts])
+    np.testing.assert_allclose(family["p Holm"], significance.holm(pooled))  # one adjustment over all, not per table
+    assert (family["p Holm"].dropna() >= family.p[family["p Holm"].notna()]).all()

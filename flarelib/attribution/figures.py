@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from flarelib.attribution.methods import smooth, upsample
-from flarelib.plots.layout import WIDTH, caption_title
+from flarelib.plots.layout import SMALLEST_PT, WIDTH, caption_title
 from flarelib.sources.files import atomic_path
 
 
@@ -122,7 +122,7 @@ def animate(frames: list[np.ndarray], maps: list[np.ndarray], titles: list[str],
     def draw(i):
         ax.clear()
         attribution_contours(ax, frames[i], maps[i], titles[i])
-        caption_title(fig, caption, fontsize=8.5)
+        caption_title(fig, caption, fontsize=SMALLEST_PT)
 
     animation = FuncAnimation(fig, draw, frames=len(frames))
     with atomic_path(path) as temporary:

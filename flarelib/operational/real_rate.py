@@ -203,13 +203,9 @@ def headline_intervals(test_forecasts: pd.DataFrame, scores_table: pd.DataFrame,
 def reliability_figures(test_forecasts: pd.DataFrame, dataset: str, models: list[str], caption: str) -> dict:
     """For each model, the verification figure of its test forecasts at the real event rate, one
     group of runs (the seeds) per calibration method, by figure name (`reliability_<model>`)."""
-    from flarelib.plots import verification_figure
+    from flarelib.plots import runs_of, verification_figure
 
-    figures = {}
-    for model in models:
-        mine = test_forecasts[(test_forecasts.dataset == dataset) & (test_forecasts.model == model)]
-        runs = {method: [(g.label.astype(int).to_numpy(), g[method].to_numpy()) for _, g in mine.groupby("seed")]
-                for method in CALIBRATION_METHODS}
-        figures[f"reliability_{model}"] = verification_figure(
-            runs, f"{dataset}, {model}, test windows at the real rate. {caption}")
-    return figures
+    return {f"reliability_{model}": verification_figure(
+                {method: runs_of(test_forecasts, dataset, model, method) for method in CALIBRATION_METHODS},
+                f"{dataset}, {model}, test windows at the real rate. {caption}")
+            for model in models}

@@ -6,7 +6,7 @@ The verification figures are named here too, as the chapters call them (`plots.v
 """
 
 from flarelib.plots.verification import (
-    PAIRS,
+    FIGURES,
     STACKING_METHODS,
     plot_alphas,
     plot_history,
@@ -22,6 +22,6 @@ from flarelib.plots.verification import (
     verification_figure,
 )
 
-__all__ = ["PAIRS", "STACKING_METHODS", "plot_alphas", "plot_history", "plot_one_experiment", "plot_reliability",
+__all__ = ["FIGURES", "STACKING_METHODS", "plot_alphas", "plot_history", "plot_one_experiment", "plot_reliability",
            "plot_roc", "plot_skill_profile", "plot_stacking_tss", "reliability", "runs_of", "study_figures",
            "usable_runs", "verification_figure"]

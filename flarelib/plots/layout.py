@@ -13,7 +13,6 @@ it for every figure they save, and the tests hold every figure of a run to `MIN_
 from __future__ import annotations
 
 import math
-import struct
 import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -99,11 +98,13 @@ class Legibility:
 
 
 def png_width(path: str | Path) -> int:
-    """A PNG's width in pixels, from its IHDR chunk."""
-    head = Path(path).read_bytes()[:24]
-    if head[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError(f"{path}: not a PNG file")
-    return struct.unpack(">I", head[16:20])[0]
+    """A PNG's width in pixels (Pillow reads only its header)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        if image.format != "PNG":
+            raise ValueError(f"{path}: not a PNG file")
+        return image.width
 
 
 def _is_tile(ax) -> bool:
@@ -127,7 +128,7 @@ def legibility(fig: plt.Figure, natural_px: int, dpi: float = DPI, page_px: floa
         else:
             panels.append(ax.get_tightbbox(renderer).width * to_px)
     fonts = [t.get_fontsize() * dpi / 72 * scale for t in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_fontsize"))
-             if t.get_visible() and t.get_text().strip() and _drawn(t, fig)]
+             if t.get_visible() and t.get_text().strip() and _drawn(t)]
     result = Legibility(natural_px, scale, min(fonts, default=math.inf), min(panels, default=math.inf),
                         min(tiles, default=math.inf))
     if result.smallest_font_px < MIN_FONT_PX - 0.05:
@@ -139,7 +140,7 @@ def legibility(fig: plt.Figure, natural_px: int, dpi: float = DPI, page_px: floa
     return result
 
 
-def _drawn(text, fig: plt.Figure) -> bool:
+def _drawn(text) -> bool:
     """A text that is on the figure: tick labels outside the axis limits are kept but never drawn."""
     axes = getattr(text, "axes", None)
     if axes is None or text in (axes.title, axes._left_title, axes._right_title):

@@ -219,24 +219,27 @@ def plot_one_experiment(splits: dict, alpha: float, oracle: float, accuracy: dic
     return fig
 
 
-PAIRS = {"figure6": ("FUSED_SHARP", "SHARP_ONLY"), "figure7": ("FUSED_SMARP", "SMARP_ONLY")}  # fused beside its single-instrument set
+FIGURES = {"SHARP": "figure6", "SMARP": "figure7"}  # the study's figure of each group of `significance.GROUPS`
 
 
-def runs_of(test, dataset: str, model: str) -> list[Run]:
-    """The (labels, probabilities) of each seed of one dataset and model, from a predictions table."""
+def runs_of(test, dataset: str, model: str, column: str = "prob") -> list[Run]:
+    """The (labels, probabilities in `column`) of each seed of one dataset and model, from a
+    predictions table."""
     part = test[(test.dataset == dataset) & (test.model == model)]
-    return [(g.label.to_numpy(), g.prob.to_numpy()) for _, g in part.groupby("seed")]
+    return [(g.label.astype(int).to_numpy(), g[column].to_numpy()) for _, g in part.groupby("seed")]
 
 
 def study_figures(test, datasets: Sequence[str], models: Sequence[str], caption: str) -> dict[str, plt.Figure]:
     """The study's Figures 6-8 from the test predictions of a sweep, by figure name: each fused dataset
     beside its single-instrument one for every model (6: SHARP, 7: SMARP), and with several models,
     the models beside each other on every dataset (8)."""
+    from flarelib.significance import GROUPS
+
     figures = {}
     present = set(test.dataset)
-    for figure, (fused, single) in PAIRS.items():
+    for group, (fused, single) in GROUPS.items():
         for model in models if {fused, single} <= present else []:
-            figures[f"{figure}_{model}"] = verification_figure({d: runs_of(test, d, model) for d in (fused, single)},
+            figures[f"{FIGURES[group]}_{model}"] = verification_figure({d: runs_of(test, d, model) for d in (fused, single)},
                                                                f"{model}. {caption}")
     for dataset in datasets if len(models) > 1 else []:
         figures[f"figure8_{dataset}"] = verification_figure({m: runs_of(test, dataset, m) for m in models},

@@ -168,7 +168,7 @@ def plot_region_records(folder: str | Path, harp: int, caption: str, size: int =
             images.append((path, read_image(path)))
         except CorruptFile:
             continue
-    from flarelib.plots.layout import WIDTH, caption_title
+    from flarelib.plots.layout import SMALLEST_PT, WIDTH, caption_title
 
     rows = max(1, -(-len(images) // 2))  # two records a row, each as JSOC gives it and as the CNN sees it
     fig, axes = plt.subplots(rows, 4, figsize=(WIDTH, 2.6 * rows + 0.6), squeeze=False)
@@ -177,10 +177,10 @@ def plot_region_records(folder: str | Path, harp: int, caption: str, size: int =
         when = pd.to_datetime(path.name.split(".")[3], format="%Y%m%d_%H%M%S_TAI")
         ours, header = r_value(image.data, float(image.header["CDELT1"])), _header_number(image.header, "R_VALUE")
         native.imshow(image.data, origin="lower", cmap="gray", vmin=-1000, vmax=1000)
-        native.set_title(f"{when:%Y-%m-%d %H:%M} TAI\nR {ours:.3f} (pipeline {header:.3f})", fontsize=8.5)
+        native.set_title(f"{when:%Y-%m-%d %H:%M} TAI\nR {ours:.3f} (pipeline {header:.3f})", fontsize=SMALLEST_PT)
         seen.imshow(cnn_input(np.nan_to_num(image.data), "SHARP", size), origin="lower", cmap="gray",
                     vmin=-1000, vmax=1000)
-        seen.set_title(f"as the CNN sees it\n({size} px)", fontsize=8.5)
+        seen.set_title(f"as the CNN sees it\n({size} px)", fontsize=SMALLEST_PT)
     for ax in axes.flat[2 * len(images):]:
         ax.remove()
     for ax in axes.flat[: 2 * len(images)]:

@@ -96,15 +96,22 @@ def plot_sequence(store: Store, series: str, arpnum: int, times: list[pd.Timesta
     """
     side = min(2.6, WIDTH / max(1, len(times)))
     fig, axes = plt.subplots(1, len(times), figsize=(side * len(times), side + 0.8), squeeze=False)
-    for ax, when in zip(axes[0], times):
-        field, _ = store.magnetogram(series, arpnum, when)
-        ax.imshow(field, origin="lower", cmap="gray", vmin=-limit, vmax=limit)
-        ax.set_title(f"{when:%Y-%m-%d\n%H:%M}")
-        ax.set_xticks([]), ax.set_yticks([])
-        ax.set_xlabel(f"{field.shape[1]} x {field.shape[0]} px")
+    _draw_fields(axes[0], store, series, arpnum, times, limit)
     caption_title(fig, f"{series} {arpnum}: line-of-sight field, +-{limit:.0f} G. {caption}")
     fig.tight_layout()
     return fig
+
+
+def _draw_fields(axes, store: Store, series: str, arpnum: int, times: list[pd.Timestamp], limit: float,
+                 titled: bool = True) -> None:
+    """One region's magnetograms, one a tile, on a grey scale of +-limit G; each tile with its size and
+    (when `titled`) its time."""
+    for ax, when in zip(axes, times):
+        field, _ = store.magnetogram(series, arpnum, when)
+        ax.imshow(field, origin="lower", cmap="gray", vmin=-limit, vmax=limit)
+        ax.set_title(f"{when:%Y-%m-%d\n%H:%M}" if titled else "")
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_xlabel(f"{field.shape[1]} x {field.shape[0]} px")
 
 
 def shared_times(records: pd.DataFrame, pair: pd.Series, n: int = 4) -> list[pd.Timestamp]:
@@ -134,12 +141,7 @@ def plot_pair(store: Store, records: pd.DataFrame, pairs: pd.DataFrame, caption:
     side = min(2.0, WIDTH / max(1, len(times)))
     fig, axes = plt.subplots(2, len(times), figsize=(side * len(times), 2 * side + 1.4), squeeze=False)
     for row, (series, arpnum) in zip(axes, (("SMARP", pair.ARPNUM_SMARP), ("SHARP", pair.ARPNUM_SHARP))):
-        for ax, when in zip(row, times):
-            field, _ = store.magnetogram(series, int(arpnum), when)
-            ax.imshow(field, origin="lower", cmap="gray", vmin=-limit, vmax=limit)
-            ax.set_title(f"{when:%Y-%m-%d\n%H:%M}" if series == "SMARP" else "")
-            ax.set_xticks([]), ax.set_yticks([])
-            ax.set_xlabel(f"{field.shape[1]} x {field.shape[0]} px")
+        _draw_fields(row, store, series, int(arpnum), times, limit, titled=series == "SMARP")
         row[0].set_ylabel(f"{series} {int(arpnum)}")
     caption_title(fig, f"NOAA {pair.NOAA_ARS} through both instruments, line-of-sight field, +-{limit:.0f} G. {caption}")
     fig.tight_layout()

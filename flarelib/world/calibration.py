@@ -108,7 +108,7 @@ def plot_beside(world: pd.DataFrame, real: pd.DataFrame, caption: str):
 def plot_positives_per_region(world: pd.DataFrame, real: pd.DataFrame, caption: str):
     """Per instrument: the share of regions that flare with at least k positive windows, world and
     real tables (a region's positives and how they spread decide how noisy a test set is)."""
-    from flarelib.plots.layout import caption_title, panel_grid
+    from flarelib.plots.layout import SMALLEST_PT, caption_title, panel_grid
 
     figure, axes = panel_grid(2, panel=(4.0, 3.8), layout="constrained")
     for ax, series in zip(axes, ("SHARP", "SMARP")):
@@ -120,7 +120,7 @@ def plot_positives_per_region(world: pd.DataFrame, real: pd.DataFrame, caption: 
         ax.set_xlabel("positive windows of a region")
         ax.set_ylabel("share of flaring regions with at least that many")
         ax.set_title(series)
-        ax.legend(fontsize=8.5)
+        ax.legend(fontsize=SMALLEST_PT)
     caption_title(figure, caption)
     return figure
 
