@@ -1,6 +1,6 @@
 """Benchmark: labelling 200,000 windows against a realistic flare catalogue.
 
-Prints windows per second for `flarelib.sampling.label_records` (labels only) and
+Prints windows per second for `flarelib.events.label_records` (labels only) and
 `sample_windows` (labels, bad-record rules and keyword sequences). Goal: under 10 s on 2 cores.
 
     .venv/bin/python benchmarks/label_windows.py
@@ -13,7 +13,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from flarelib.sampling import label_records, sample_windows
+from flarelib.events import label_records
+from flarelib.sampling import sample_windows
 
 RNG = np.random.default_rng(0)
 N_REGIONS, PER_REGION = 2000, 100  # 200,000 windows, about SMARP's size

@@ -10,6 +10,14 @@ models (`flarelib.sweep` runs them as cells of their own, all of a dataset and s
   four keywords, what the window's last record alone gives, without its sequence.
 - `LR_SUMMARY`, `GB_SUMMARY`: the same on a summary of the sequence: last record, first record and
   the change between them.
+- `PERSIST_ANY`, `PERSIST_STRONG`: persistence, the first baseline of flare-forecast verification
+  (Bloomfield et al. 2012; Leka et al. 2019): 1 when the region had a flare of any class (or one at
+  the event threshold, M1.0 in the study) in the window's observation period, else 0. In the study's
+  strong-vs-quiet task every negative is QUIET in its observation period, so `PERSIST_ANY` raises no
+  false alarm by construction.
+- `PERSIST_PROB`: logistic regression on the observation period's flare history alone (flares per
+  GOES letter, the largest peak flux, the hours since the last flare; `events.FLARE_HISTORY`).
+- `LR_LAST_HISTORY`: `LR_LAST` with that history added: what the keywords add to the flare record.
 - `GB_IMAGE`: gradient boosting on statistics of the CNN's input image (scikit-image): its mean
   unsigned field, the field gradient's percentiles (`filters.sobel`), the strong-field pixels, the
   strong polarities' regions (`measure.label`, `measure.regionprops`) and R, the unsigned field near
@@ -26,9 +34,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-BASELINES = ("CLIM", "LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY", "GB_IMAGE")
+BASELINES = ("CLIM", "LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY", "GB_IMAGE",
+             "PERSIST_ANY", "PERSIST_STRONG", "PERSIST_PROB", "LR_LAST_HISTORY")
 KEYWORD_BASELINES = ("LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY")
 IMAGE_BASELINES = ("GB_IMAGE",)
+PERSISTENCE_BASELINES = ("PERSIST_ANY", "PERSIST_STRONG", "PERSIST_PROB")
+HISTORY_BASELINES = (*PERSISTENCE_BASELINES, "LR_LAST_HISTORY")  # these read the flare history of the dataset file
 STRONG_GAUSS = 150.0  # a strong-field pixel, as R's inversion lines take it (Schrijver 2007)
 IMAGE_STATISTICS = ["mean |B|", "gradient p50", "gradient p90", "gradient p99", "gradient max", "strong pixels",
                     "positive regions", "negative regions", "largest positive", "largest negative", "R"]
@@ -69,8 +80,45 @@ def image_statistics(images: np.ndarray) -> np.ndarray:
     return np.asarray(rows, dtype=float).reshape(len(rows), len(IMAGE_STATISTICS))
 
 
+def history_of(ds) -> np.ndarray:
+    """The dataset file's flare history of each window (`events.FLARE_HISTORY`), with a clear error
+    for a file written without it."""
+    if "history" not in ds:
+        raise ValueError(f"the dataset {ds.attrs.get('dataset')} seed {ds.attrs.get('seed')} has no flare history: "
+                         "the persistence baselines need chapter 03 to run again (flarelib run --from 03_sampling)")
+    return np.asarray(ds["history"].values, dtype=float)
+
+
+def persistence(ds, strong: bool) -> np.ndarray:
+    """1 where the region flared in the observation period (`strong`: at the event threshold the file
+    was labelled with, attribute `threshold_flux`), else 0."""
+    history = history_of(ds)
+    if strong:
+        from flarelib.goes import is_strong
+
+        return is_strong(history[:, 4], float(ds.attrs.get("threshold_flux", 1e-5))).astype(float)
+    return (history[:, :4].sum(axis=1) > 0).astype(float)
+
+
+def history_features(ds) -> np.ndarray:
+    """The flare history as a logistic regression reads it: log(1 + count) per GOES letter, log10 of the
+    largest peak flux (-9, below A1.0, when none), the hours since the last flare (the observation
+    period's length when none) and whether there was any."""
+    history = history_of(ds)
+    counts, largest, since = history[:, :4], history[:, 4], history[:, 5]
+    hours = float(ds.attrs.get("observation_hours", 24.0))
+    return np.column_stack([np.log1p(counts), np.log10(np.maximum(largest, 1e-9)), np.where(np.isnan(since), hours, since),
+                            counts.sum(axis=1) > 0])
+
+
 def features(ds, model: str) -> np.ndarray:
     """The inputs a baseline reads, for every window of a dataset file (in its order)."""
+    if model in ("PERSIST_ANY", "PERSIST_STRONG"):
+        return persistence(ds, strong=model == "PERSIST_STRONG")[:, None]
+    if model == "PERSIST_PROB":
+        return history_features(ds)
+    if model == "LR_LAST_HISTORY":
+        return np.concatenate([ds["sequence"].values[:, -1, :], history_features(ds)], axis=1)
     if model in ("LR_LAST", "GB_LAST"):
         return ds["sequence"].values[:, -1, :]
     if model in ("LR_SUMMARY", "GB_SUMMARY"):
@@ -89,7 +137,7 @@ def estimator(model: str, seed: int):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    if model.startswith("LR_"):
+    if model.startswith("LR_") or model == "PERSIST_PROB":
         return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
     if model.startswith("GB_"):
         return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=seed)
@@ -103,6 +151,8 @@ def fit_predict(ds, model: str, seed: int, inputs: np.ndarray | None = None) -> 
     if model == "CLIM":
         return np.full(len(labels), labels[train].mean() if train.any() else 0.5)
     x = features(ds, model) if inputs is None else inputs
+    if model in ("PERSIST_ANY", "PERSIST_STRONG"):  # a rule, not a fit: the forecast is the observation period's flare
+        return x[:, 0]
     if len(np.unique(labels[train])) < 2:  # one class to learn from: its rate, as climatology
         return np.full(len(labels), labels[train].mean() if train.any() else 0.5)
     return estimator(model, seed).fit(x[train], labels[train]).predict_proba(x)[:, 1]

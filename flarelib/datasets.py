@@ -50,8 +50,9 @@ def undersample(samples: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
 
 
 def make_dataset(samples: pd.DataFrame, name: str, seed: int, test_fraction: float = 0.2,
-                 val_fraction: float = 0.2) -> pd.DataFrame:
-    """The kept samples of one dataset and seed, with a `split` column, balanced in every split.
+                 val_fraction: float = 0.2, undersampled: tuple[str, ...] = SPLITS) -> pd.DataFrame:
+    """The kept samples of one dataset and seed, with a `split` column, balanced in the `undersampled`
+    splits (the study: all three) and at the event rate of its windows in the others.
 
     `samples` are kept windows with SERIES, ARPNUM and a boolean `label`; the index is kept, so
     the rows can be matched to sequences and images.
@@ -62,18 +63,23 @@ def make_dataset(samples: pd.DataFrame, name: str, seed: int, test_fraction: flo
     name : a key of `DATASETS`.
     seed : the experiment's seed (split and undersampling).
     test_fraction, val_fraction : the shares of regions in test and validation.
+    undersampled : the splits whose majority class is undersampled.
     """
+    unknown = set(undersampled) - set(SPLITS)
+    if unknown:
+        raise ValueError(f"undersample: {sorted(unknown)} are not splits; expected some of {list(SPLITS)}")
     series, fused = DATASETS[name]
     mine = samples[samples["SERIES"] == series]
     assignment = split_regions(mine["ARPNUM"].to_numpy(), seed, series, test_fraction, val_fraction)
     mine = mine.assign(split=mine["ARPNUM"].map(assignment))
     parts = []
     for split in ("val", "test"):  # drawn from (seed, series, split): shared by single and fused datasets
-        parts.append(undersample(mine[mine["split"] == split], rng_for(seed, "undersample", series, split)))
+        part = mine[mine["split"] == split]
+        parts.append(undersample(part, rng_for(seed, "undersample", series, split)) if split in undersampled else part)
     train = mine[mine["split"] == "train"]
     if fused:
         train = pd.concat([train, samples[samples["SERIES"] == OTHER[series]].assign(split="train")])
-    parts.append(undersample(train, rng_for(seed, "undersample", name, "train")))
+    parts.append(undersample(train, rng_for(seed, "undersample", name, "train")) if "train" in undersampled else train)
     return pd.concat(parts).sort_values(["split", "SERIES", "ARPNUM", "end"])
 
 
@@ -139,6 +145,8 @@ def to_xarray(dataset: pd.DataFrame, sequences: np.ndarray, images: np.ndarray |
     """
     import xarray as xr
 
+    from flarelib.events import FLARE_HISTORY
+
     variables = {
         "split": ("sample", dataset["split"].to_numpy().astype(str)),
         "label": ("sample", dataset["label"].to_numpy().astype(np.int8)),
@@ -147,13 +155,19 @@ def to_xarray(dataset: pd.DataFrame, sequences: np.ndarray, images: np.ndarray |
         "t_end": ("sample", pd.to_datetime(dataset["end"]).to_numpy()),
         "sequence": (("sample", "step", "keyword"), sequences.astype(np.float32)),
     }
+    if "observation" in dataset:  # what the region did in the observation and prediction periods (QUIET, WEAK, STRONG)
+        variables["observation"] = ("sample", dataset["observation"].to_numpy().astype(str))
+        variables["prediction"] = ("sample", dataset["prediction"].to_numpy().astype(str))
+    if set(FLARE_HISTORY) <= set(dataset.columns):  # the observation period's flares, as persistence reads them
+        variables["history"] = (("sample", "history_feature"), dataset[FLARE_HISTORY].to_numpy(dtype=float))
     if "filled_steps" in dataset:  # which steps of each sequence were filled from a neighbouring record
         from flarelib.sampling import filled_mask
 
         variables["filled"] = (("sample", "step"), filled_mask(dataset["filled_steps"].to_numpy(), sequences.shape[1]).astype(np.int8))
     if images is not None:
         variables["image"] = (("sample", "y", "x"), images.astype(np.float32))
-    return xr.Dataset(variables, coords={"keyword": keywords}, attrs=attrs)
+    coords = {"keyword": keywords, **({"history_feature": FLARE_HISTORY} if "history" in variables else {})}
+    return xr.Dataset(variables, coords=coords, attrs=attrs)
 
 
 def read_dataset(path) -> "xarray.Dataset":
@@ -172,7 +186,7 @@ def experiment_seeds(seed: int, n_experiments: int) -> list[int]:
 def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, sequences: np.ndarray, folder, *,
                    names: list[str], seeds: list[int], test_fraction: float, val_fraction: float,
                    standardization: str, image_size: int, keywords: list[str], with_images: bool = True,
-                   caption: str = "") -> pd.DataFrame:
+                   caption: str = "", undersampled: tuple[str, ...] = SPLITS, event: dict | None = None) -> pd.DataFrame:
     """Write `<name>_seed<seed>.nc` for every dataset and seed; return Table 5 for all of them.
 
     Statistics: `train` uses the training regions' records and training images of each dataset
@@ -191,6 +205,9 @@ def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, seq
     keywords : the keyword names.
     with_images : write images (False for a source without magnetograms).
     caption : the progress bar's label.
+    undersampled : the splits balanced by undersampling (`make_dataset`).
+    event : the event definition, written as attributes (`task`, `threshold_flux`, `observation_hours`,
+        `prediction_hours`; the persistence baselines read the threshold and the observation length).
     """
     from pathlib import Path
 
@@ -199,7 +216,7 @@ def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, seq
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     usable = samples[samples["keep"]].assign(label=lambda d: d["label"].astype(bool))
-    datasets = {(n, s): make_dataset(usable, n, s, test_fraction, val_fraction) for s in seeds for n in names}
+    datasets = {(n, s): make_dataset(usable, n, s, test_fraction, val_fraction, undersampled) for s in seeds for n in names}
     check_no_leakage(datasets, kept_records)
     images = None
     if with_images:
@@ -226,6 +243,7 @@ def build_datasets(store, kept_records: pd.DataFrame, samples: pd.DataFrame, seq
         if images and not len(dataset):
             img = np.zeros((0, image_size, image_size), np.float32)
         attrs = {"dataset": name, "seed": seed, "standardization": standardization, "image_size": image_size,
+                 "undersampled": " ".join(undersampled), **(event or {}),
                  "source_caption": caption, "note": note, "pixel_mean": scaler.pixel_mean, "pixel_std": scaler.pixel_std,
                  **{f"keyword_mean_{k}": v.tolist() for k, v in scaler.keyword_mean.items()},
                  **{f"keyword_std_{k}": v.tolist() for k, v in scaler.keyword_std.items()}}

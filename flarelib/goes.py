@@ -68,6 +68,22 @@ def parse_classes(classes: pd.Series) -> ParsedClasses:
     return ParsedClasses(flux=flux, rejected=rejected)
 
 
-def is_strong(flux: np.ndarray | float) -> np.ndarray | bool:
-    """M1.0 or stronger (with a tolerance for the float representation of 'M1.0')."""
-    return np.asarray(flux) >= STRONG_FLUX * (1 - 1e-9)
+def is_strong(flux: np.ndarray | float, threshold: float = STRONG_FLUX) -> np.ndarray | bool:
+    """At or above `threshold` (the study's M1.0 by default), with a tolerance for the float
+    representation of a class such as 'M1.0'."""
+    return np.asarray(flux) >= threshold * (1 - 1e-9)
+
+
+def threshold_flux(flare_class: str) -> float:
+    """The peak flux of the `flare_class` parameter ("M1.0", the study's; "C1.0", "X1.0", ...), with an
+    error that says what a class looks like."""
+    try:
+        return class_to_flux(flare_class)
+    except GoesClassError as error:
+        raise GoesClassError(f"flare_class: {error}; for example C1.0, M1.0 or X1.0") from None
+
+
+def class_letter(flux: np.ndarray) -> np.ndarray:
+    """The GOES letter of each peak flux ('A' ... 'X'), vectorized (the letter of `flux_to_class`)."""
+    edges = np.array([LETTER_FLUX[k] for k in "BCMX"]) * (1 - 1e-9)
+    return np.asarray(list("ABCMX"))[np.searchsorted(edges, np.asarray(flux, dtype=float), side="right")]

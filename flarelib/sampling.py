@@ -1,12 +1,7 @@
-"""Sliding windows and their labels (Section 2.3 and Table 2 of the study), vectorized.
-
-A window ends at a record time t: the observation period is [t - 24 h, t], the prediction period
-[t, t + 24 h], both closed as the authors' code takes them. A flare belongs to a period by its start time, as the study's authors place it (by
-peak time, a window ending between a flare's start and its peak would be labelled by a flare its
-last magnetogram already shows rising; `flare_time="peak"` keeps that choice), and to a region
-through the NOAA numbers of the region (NOAA_ARS). The activity of a period is QUIET (no flare of any class), WEAK
-(only flares below M1.0) or STRONG (at least one M1.0+). Positive: STRONG in the prediction period;
-negative: QUIET in both; every other window is dropped (Table 2, right).
+"""Windows of records (Section 2.3 of the study), vectorized: every region's records cut into windows
+ending at each record, labelled by the event definition (`flarelib.events`), the bad-record rules of
+the authors' code, the keyword sequences, and the tables that describe the windows (Tables 2 and 3,
+the holes, persistence).
 """
 
 from __future__ import annotations
@@ -14,92 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from flarelib.goes import is_strong
-from flarelib.schema import SUBSAMPLE
-from flarelib.schema import KEYWORDS
+from flarelib.events import ACTIVITY, FLARE_TIME, QUIET, STRONG, WEAK, flares_by_region, label_windows, region_flares
+from flarelib.goes import STRONG_FLUX
+from flarelib.schema import KEYWORDS, SUBSAMPLE
 
-QUIET, WEAK, STRONG = "QUIET", "WEAK", "STRONG"
-FLARE_TIME = {"start": "start_time", "peak": "peak_time"}  # which time of a flare places it in a period
 SHARP_SAMPLES_FROM = pd.Timestamp("2010-10-29")  # the study's SHARP samples start here; the MDI overlap
 # before it serves the fusion chapter only (its NOAA regions are SMARP's too: no leak between instruments)
 
 
-def region_flares(flares: pd.DataFrame, noaa_ars: str, index: dict | None = None) -> pd.DataFrame:
-    """The flares of a region: those whose NOAA number is one of the region's (comma-separated).
-
-    `index` (from `flares_by_region`) avoids scanning the catalogue once per region."""
-    numbers = [int(n) for n in str(noaa_ars).split(",") if n.strip()]
-    if index is None:
-        return flares[flares["noaa_ar"].isin(numbers)] if numbers else flares.iloc[:0]
-    rows = [index[n] for n in numbers if n in index]
-    return flares.iloc[np.concatenate(rows)] if rows else flares.iloc[:0]
-
-
-def flares_by_region(flares: pd.DataFrame) -> dict:
-    """Row positions of the flares of each NOAA number."""
-    return {int(k): v for k, v in flares.reset_index(drop=True).groupby("noaa_ar").indices.items()}
-
-
-def _count(times: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """How many sorted `times` fall in [lo, hi] for each pair (closed at both ends, as the authors'
-    code selects flares: one starting exactly at a window's end is in both of its periods)."""
-    return np.searchsorted(times, hi, side="right") - np.searchsorted(times, lo, side="left")
-
-
-def activity(any_count: np.ndarray, strong_count: np.ndarray) -> np.ndarray:
-    return np.where(strong_count > 0, STRONG, np.where(any_count > 0, WEAK, QUIET))
-
-
-def label_windows(
-    ends: np.ndarray,
-    peak_times: np.ndarray,
-    peak_flux: np.ndarray,
-    observation: pd.Timedelta = pd.Timedelta(hours=24),
-    prediction: pd.Timedelta = pd.Timedelta(hours=24),
-) -> pd.DataFrame:
-    """Activity of each window's two periods and its label (True, False, or <NA> when dropped).
-
-    `ends` are window end times; `peak_times`/`peak_flux` the flares of the region (any order):
-    the times that place each flare in a period (start times, as the study's authors use) and the
-    peak fluxes that class it.
-
-    Parameters
-    ----------
-    ends : window end times.
-    peak_times, peak_flux : the region's flares: the time that places each, and its peak flux.
-    observation, prediction : the lengths of the observation and prediction periods.
-    """
-    ends = np.asarray(ends, dtype="datetime64[ns]")
-    order = np.argsort(np.asarray(peak_times, dtype="datetime64[ns]"))
-    times = np.asarray(peak_times, dtype="datetime64[ns]")[order]
-    strong_times = times[is_strong(np.asarray(peak_flux, dtype=float)[order])]
-    obs_lo, pred_hi = ends - np.timedelta64(observation), ends + np.timedelta64(prediction)
-    obs = activity(_count(times, obs_lo, ends), _count(strong_times, obs_lo, ends))
-    pred = activity(_count(times, ends, pred_hi), _count(strong_times, ends, pred_hi))
-    label = pd.array(np.where(pred == STRONG, True, False), dtype="boolean")
-    label[(pred != STRONG) & ~((obs == QUIET) & (pred == QUIET))] = pd.NA
-    return pd.DataFrame({"end": ends, "observation": obs, "prediction": pred, "label": label})
-
-
-def label_records(records: pd.DataFrame, flares: pd.DataFrame, flare_time: str = "start", **periods: pd.Timedelta) -> pd.DataFrame:
-    """Label a window ending at every record of every region (`SERIES`, `ARPNUM`, `T_REC`, `NOAA_ARS`).
-
-    `flares` needs `start_time` (or `peak_time`, with flare_time="peak"), `noaa_ar` and a parsed `peak_flux`."""
-    out = []
-    flares = flares.reset_index(drop=True)
-    index = flares_by_region(flares)
-    for (series, arpnum), group in records.groupby(["SERIES", "ARPNUM"], sort=False):
-        mine = region_flares(flares, group["NOAA_ARS"].iloc[0], index)
-        labels = label_windows(group["T_REC"].to_numpy(), mine[FLARE_TIME[flare_time]].to_numpy(), mine["peak_flux"].to_numpy(),
-                               **periods)
-        labels.insert(0, "ARPNUM", arpnum)
-        labels.insert(0, "SERIES", series)
-        out.append(labels)
-    return pd.concat(out, ignore_index=True)
-
-
 # --- Samples: windows of records, the bad-record rules, keyword sequences (Section 2.3) -------------
-
 
 
 def window_slots(steps: np.ndarray, length: int) -> np.ndarray:
@@ -128,7 +46,7 @@ def bad_images(records: pd.DataFrame) -> np.ndarray:
 
 def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16, cadence: pd.Timedelta = pd.Timedelta(minutes=96),
                    max_bad: int = 2, size_tolerance: int = 2, flare_time: str = "start", require_first: bool = True,
-                   **periods: pd.Timedelta) -> tuple[pd.DataFrame, np.ndarray]:
+                   threshold: float = STRONG_FLUX, task: str = "strong_vs_quiet", **periods: pd.Timedelta) -> tuple[pd.DataFrame, np.ndarray]:
     """Every window of every region with its activity, label, bad-record counts and whether the study
     keeps it; and the windows' keyword sequences, shape (n, length, 4), missing or NaN keywords filled
     from the next good record of the window (the last ones from the previous).
@@ -153,6 +71,7 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
     flare_time : "start" (the authors') or "peak": which time of a flare places it in a period.
     require_first : a window's first record must exist (False where the store lists only windows'
         last records, as the archive's tables do).
+    threshold, task : the event definition (`label_windows`).
     periods : `observation` and `prediction` lengths, passed to `label_windows`.
     """
     frames, sequences = [], []
@@ -174,7 +93,7 @@ def sample_windows(records: pd.DataFrame, flares: pd.DataFrame, length: int = 16
                 bad_image |= np.abs(size - np.nanmedian(size, axis=1, keepdims=True)) > size_tolerance
         mine = region_flares(flares, group["NOAA_ARS"].iloc[0], index)
         labels = label_windows(group["T_REC"].to_numpy(), mine[FLARE_TIME[flare_time]].to_numpy(), mine["peak_flux"].to_numpy(),
-                               **periods)
+                               threshold=threshold, task=task, **periods)
         labels.insert(0, "ARPNUM", arpnum)
         labels.insert(0, "SERIES", series)
         labels["n_nan_keywords"] = nan_keywords.sum(axis=1).max(axis=1)  # the worst keyword
@@ -269,6 +188,29 @@ def evolution_table(samples: pd.DataFrame) -> pd.DataFrame:
     table = pd.crosstab([usable["SERIES"], usable["observation"]], usable["prediction"])
     return table.reindex(columns=order, fill_value=0).reindex(
         pd.MultiIndex.from_product([sorted(usable["SERIES"].unique()), order], names=["SERIES", "observation"]), fill_value=0)
+
+
+def persistence_shares_of(table2: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """From Table 2 per instrument: the share of positives that follow a QUIET observation period (a
+    region's first strong flare), and of STRONG observation periods followed by a STRONG prediction
+    period (how long strong activity lasts)."""
+    rows = {}
+    for series, t in table2.items():
+        t = t.reindex(index=ACTIVITY, columns=ACTIVITY, fill_value=0)
+        positives, strong_days = int(t["STRONG"].sum()), int(t.loc["STRONG"].sum())
+        rows[series] = {"positives": positives, "after a QUIET observation": int(t.at["QUIET", "STRONG"]),
+                        "share after QUIET": t.at["QUIET", "STRONG"] / positives if positives else float("nan"),
+                        "STRONG observations": strong_days, "followed by STRONG": int(t.at["STRONG", "STRONG"]),
+                        "share STRONG to STRONG": t.at["STRONG", "STRONG"] / strong_days if strong_days else float("nan")}
+    counts = ["positives", "after a QUIET observation", "STRONG observations", "followed by STRONG"]
+    return pd.DataFrame(rows).T.astype({c: int for c in counts}).rename_axis("SERIES")
+
+
+def persistence_shares(samples: pd.DataFrame) -> pd.DataFrame:
+    """Table 2's persistence per series (`persistence_shares_of` on `evolution_table`) for a run's windows;
+    `study.TABLE2` gives the study's."""
+    table = evolution_table(samples)
+    return persistence_shares_of({series: table.xs(series, level="SERIES") for series in table.index.unique("SERIES")})
 
 
 def class_balance(samples: pd.DataFrame) -> pd.DataFrame:

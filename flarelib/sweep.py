@@ -146,7 +146,7 @@ def run_baselines(group: list[Cell], datasets_dir: str, root: str, *_) -> list[d
 def _baseline_cell(cell: Cell, data, inputs: dict, root: str) -> dict:
     """One baseline cell of `run_baselines`, its inputs shared with the others of its kind."""
     began = time.perf_counter()
-    kind = cell.model.split("_", 1)[-1]
+    kind = cell.model if cell.model in baselines.HISTORY_BASELINES else cell.model.split("_", 1)[-1]
     if kind not in inputs:
         inputs[kind] = baselines.features(data, cell.model)
     table = baselines.predictions(data, cell.model, cell.seed, inputs[kind])

@@ -184,9 +184,14 @@ def validation_scores(labels: torch.Tensor, prob: np.ndarray) -> tuple[float, fl
 
 
 def predictions_table(ds, split: str, prob: np.ndarray) -> pd.DataFrame:
+    """A split's forecasts: each window's region, end, label and probability, and what the region did in
+    its observation period (QUIET, WEAK or STRONG) where the dataset file says."""
     rows = ds["split"].values == split
-    return pd.DataFrame({"split": split, "series": ds["series"].values[rows], "arpnum": ds["arpnum"].values[rows],
-                         "t_end": ds["t_end"].values[rows], "label": ds["label"].values[rows], "prob": prob})
+    table = pd.DataFrame({"split": split, "series": ds["series"].values[rows], "arpnum": ds["arpnum"].values[rows],
+                          "t_end": ds["t_end"].values[rows], "label": ds["label"].values[rows], "prob": prob})
+    if "observation" in ds:
+        table["observation"] = ds["observation"].values[rows]
+    return table
 
 
 def train_and_predict(ds, model_name: str, settings: TrainSettings, folder: Path, image_size: int = 128,

@@ -11,22 +11,33 @@ from scipy import stats
 from flarelib import baselines, sweep
 from flarelib.datasets import dataset_path, read_dataset, to_xarray
 from flarelib.metrics import scores
+from flarelib.events import FLARE_HISTORY
 from flarelib.schema import KEYWORDS
 from flarelib.significance import versus_baselines
 
 
-def toy(sequences: np.ndarray, labels: np.ndarray, images: np.ndarray | None = None, *, seed: int = 0):
-    """A dataset file's content: 60% train, 20% val, 20% test, each split balanced."""
+def toy(sequences: np.ndarray, labels: np.ndarray, images: np.ndarray | None = None, *, seed: int = 0,
+        history: np.ndarray | None = None, split: np.ndarray | None = None):
+    """A dataset file's content: 60% train, 20% val, 20% test, each split balanced (or the `split`
+    given), with a flare history (`events.FLARE_HISTORY`; by default a C flare 3 h before the end of
+    every positive's observation period and none for the negatives)."""
     n = len(labels)
     rng = np.random.default_rng(seed)
-    split = np.empty(n, dtype=object)
-    for value in (0, 1):
-        rows = rng.permutation(np.flatnonzero(labels == value))
-        k = len(rows)
-        split[rows[: int(0.6 * k)]], split[rows[int(0.6 * k): int(0.8 * k)]], split[rows[int(0.8 * k):]] = "train", "val", "test"
+    if split is None:
+        split = np.empty(n, dtype=object)
+        for value in (0, 1):
+            rows = rng.permutation(np.flatnonzero(labels == value))
+            k = len(rows)
+            split[rows[: int(0.6 * k)]], split[rows[int(0.6 * k): int(0.8 * k)]], split[rows[int(0.8 * k):]] = "train", "val", "test"
+    if history is None:
+        history = np.where(labels[:, None] == 1, [[0, 1, 0, 0, 2e-6, 3.0]], [[0, 0, 0, 0, 0.0, np.nan]])
     frame = pd.DataFrame({"split": split, "label": labels, "SERIES": "SHARP", "ARPNUM": np.arange(n) // 4,
-                          "end": pd.Timestamp("2012-01-01") + pd.to_timedelta(np.arange(n) * 96, unit="min")})
-    attrs = {"dataset": "FUSED_SHARP", "seed": seed, "pixel_mean": 10.0, "pixel_std": 100.0}
+                          "end": pd.Timestamp("2012-01-01") + pd.to_timedelta(np.arange(n) * 96, unit="min"),
+                          **dict(zip(FLARE_HISTORY, np.asarray(history, dtype=float).T))})
+    frame["observation"] = np.where(frame.max_flux >= 1e-5, "STRONG", np.where(frame[FLARE_HISTORY[:4]].sum(axis=1) > 0, "WEAK", "QUIET"))
+    frame["prediction"] = np.where(labels == 1, "STRONG", "QUIET")
+    attrs = {"dataset": "FUSED_SHARP", "seed": seed, "pixel_mean": 10.0, "pixel_std": 100.0, "threshold_flux": 1e-5,
+             "observation_hours": 24.0}
     standardized = None if images is None else (images - 10.0) / 100.0
     return to_xarray(frame, sequences, standardized, KEYWORDS, attrs)
 
@@ -142,22 +153,90 @@ def test_versus_baselines_tests_the_lstm_against_the_best_keyword_baseline():
     assert cnn.t < 0 and cnn.p > 0.5  # the image baseline is better here: the one-sided test says no
 
 
-def test_the_findings_page_reads_a_runs_tests_and_says_what_it_could_not_measure(tmp_path):
+def test_the_findings_page_gives_each_finding_its_effect_test_and_verdict(tmp_path):
     import json
 
-    from flarelib.study import findings
+    from flarelib.significance import test_family
+    from flarelib.study import finding_effects, findings
 
+    # Four seeds; the LSTM gains 0.05 from fusion on SHARP (consistently), persistence scores 0.85 everywhere.
+    gain = [0.04, 0.05, 0.06, 0.05]
+    rows, predictions = [], []
+    for s in range(4):
+        for dataset, model, tss in (("SHARP_ONLY", "LSTM", 0.70 + 0.01 * s), ("FUSED_SHARP", "LSTM", 0.70 + 0.01 * s + gain[s]),
+                                    ("SHARP_ONLY", "PERSIST_ANY", 0.85), ("FUSED_SHARP", "PERSIST_ANY", 0.85)):
+            rows.append({"dataset": dataset, "model": model, "seed": s, "TSS": tss, "ACC": (tss + 1) / 2, "AUC": tss, "BSS": tss / 2})
+    metrics = pd.DataFrame(rows)
+    tests = test_family(metrics, pd.DataFrame())
+    effects = finding_effects(metrics, pd.DataFrame(columns=["split"]), pd.DataFrame(), tests)
+    one = effects[effects.finding == 1].iloc[0]
+    assert one.comparison == "LSTM FUSED_SHARP > SHARP_ONLY" and one.effect == pytest.approx(0.05)
+    expected = stats.ttest_rel([0.70 + 0.01 * s + gain[s] for s in range(4)], [0.70 + 0.01 * s for s in range(4)],
+                               alternative="greater")
+    assert one.t == pytest.approx(expected.statistic) and one.verdict == "reproduced"  # t = 12.2 over 4 seeds: Holm passes
+    four = effects[effects.finding == 4]
+    assert set(four.comparison) == {"SHARP_ONLY LSTM > PERSIST_ANY", "FUSED_SHARP LSTM > PERSIST_ANY"}
+    assert (four.verdict == "explained by persistence").all() and (four.effect < 0).all()
     run = tmp_path / "archive"
     (run / "07_significance").mkdir(parents=True)
     (run / "08_attribution").mkdir()
-    pd.DataFrame([
-        {"table": "7", "metric": "TSS", "model": "LSTM", "comparison": "FUSED_SHARP > SHARP_ONLY", "dataset": None, "t": 2.5, "p": 0.017, "n": 10, "p Holm": 0.2},
-        {"table": "7", "metric": "TSS", "model": "CNN", "comparison": "FUSED_SHARP > SHARP_ONLY", "dataset": None, "t": 9.0, "p": 0.0, "n": 10, "p Holm": 0.0},
-        {"table": "baselines", "metric": "TSS", "model": None, "comparison": "LSTM > GB_LAST", "dataset": "FUSED_SHARP", "t": -0.5, "p": 0.69, "n": 10, "p Holm": 1.0},
-    ]).to_csv(run / "07_significance" / "tests.csv", index=False)
+    effects.to_csv(run / "07_significance" / "effects.csv", index=False)
     (run / "08_attribution" / "record.json").write_text(json.dumps({"skipped": "the archive source has no magnetograms", "numbers": {}}))
-    table = findings(run)
-    one, two, three = table["measured in this run"]
-    assert one == "FUSED_SHARP > SHARP_ONLY: t = 2.50, p = 0.017 (Holm 0.200, 10 experiments)"  # the LSTM's row, not the CNN's
-    assert table["the baseline beside it"][0] == "FUSED_SHARP: LSTM > GB_LAST: t = -0.50, p = 0.690 (Holm 1.000, 10 experiments)"
-    assert two.startswith("not measured: stacking needs the CNN") and three.startswith("not measured: attribution")
+    page = findings(run)
+    assert page.verdict.tolist()[0] == "reproduced"
+    assert page[page.finding.str.startswith("(2)")].verdict.iloc[0].startswith("not measurable on this source: stacking needs the CNN")
+    assert page[page.finding.str.startswith("(3)")].verdict.iloc[0].startswith("not measurable on this source: attribution")
+    assert (page[page.finding.str.startswith("(4)")].verdict == "explained by persistence").all()
+    assert page.iloc[0]["effect (TSS difference)"].startswith("+0.050; seeds [+0.0")
+    assert page.iloc[0]["test"] == f"t = {expected.statistic:.2f}, p = {expected.pvalue:.3f}, Holm {one['p Holm']:.3f} (4 experiments)"
+
+
+def persistence_toy() -> tuple:
+    """Ten test windows with hand-made flare histories (B, C, M, X counts, largest flux, hours since):
+    five positives, four of which flared in their observation period (two at M1.0+), and five negatives,
+    two of which had a C flare (as the operational task's negatives may)."""
+    rows = [((0, 1, 0, 0, 3e-6, 2.0), 1), ((0, 0, 1, 0, 2e-5, 5.0), 1), ((1, 0, 0, 1, 2e-4, 1.0), 1), ((2, 0, 0, 0, 4e-7, 9.0), 1),
+            ((0, 0, 0, 0, 0.0, np.nan), 1),
+            ((0, 0, 0, 0, 0.0, np.nan), 0), ((0, 0, 0, 0, 0.0, np.nan), 0), ((0, 0, 0, 0, 0.0, np.nan), 0),
+            ((0, 2, 0, 0, 5e-6, 20.0), 0), ((0, 1, 0, 0, 1e-6, 12.0), 0)]
+    history = np.array([h for h, _ in rows], dtype=float)
+    labels = np.array([y for _, y in rows])
+    rng = np.random.default_rng(6)
+    train_labels = np.repeat([0, 1], 40)  # a training split for PERSIST_PROB: positives flared, negatives did not
+    train_history = np.where(train_labels[:, None] == 1, [[0, 2, 1, 0, 3e-5, 4.0]], [[0, 0, 0, 0, 0.0, np.nan]])
+    split = np.array(["train"] * 80 + ["test"] * 10, dtype=object)
+    ds = toy(rng.normal(size=(90, 16, 4)).astype(np.float32), np.concatenate([train_labels, labels]),
+             history=np.concatenate([train_history, history]), split=split)
+    return ds, labels
+
+
+def test_persistence_baselines_tss_and_false_alarms_by_hand():
+    ds, labels = persistence_toy()
+    test = ds["split"].values == "test"
+    any_flare = baselines.fit_predict(ds, "PERSIST_ANY", seed=0)[test]
+    strong = baselines.fit_predict(ds, "PERSIST_STRONG", seed=0)[test]
+    np.testing.assert_array_equal(any_flare, [1, 1, 1, 1, 0, 0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(strong, [0, 1, 1, 0, 0, 0, 0, 0, 0, 0])
+    # By hand: any flare catches 4 of 5 positives and raises 2 false alarms among 5 negatives.
+    result = scores(labels, any_flare)
+    assert result["TSS"] == pytest.approx(4 / 5 - 2 / 5)
+    assert scores(labels, strong)["TSS"] == pytest.approx(2 / 5 - 0 / 5)
+    # Where the negatives are all QUIET (the study's task), persistence raises no false alarm at all.
+    quiet = labels == 1
+    quiet[5:8] = True
+    assert scores(labels[quiet], any_flare[quiet])["TSS"] == pytest.approx(4 / 5)
+    # The probabilistic one learns from its training split (positives had C and M flares, negatives none):
+    # C flares and above -> likely; every window that flared ranks above every one that did not.
+    prob = baselines.fit_predict(ds, "PERSIST_PROB", seed=0)[test]
+    assert prob[:3].min() > 0.5 and prob[[4, 5, 6, 7]].max() < 0.5 < prob[8]
+    assert prob[[0, 1, 2, 3, 8, 9]].min() > prob[[4, 5, 6, 7]].max()
+    x = baselines.features(ds, "LR_LAST_HISTORY")
+    assert x.shape == (90, 4 + 7)
+    np.testing.assert_allclose(x[80, 4:], [0, np.log(2), 0, 0, np.log10(3e-6), 2.0, 1.0])
+    np.testing.assert_allclose(x[84, 4:], [0, 0, 0, 0, -9.0, 24.0, 0.0])  # no flare: below A1.0, the observation's length
+
+
+def test_persistence_needs_the_flare_history():
+    ds, _ = persistence_toy()
+    with pytest.raises(ValueError, match="FUSED_SHARP seed 0 has no flare history.*03_sampling"):
+        baselines.features(ds.drop_vars("history"), "PERSIST_ANY")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from flarelib.goes import class_to_flux
-from flarelib.sampling import label_windows
+from flarelib.events import label_windows
 
 T = pd.Timestamp("2012-03-01 00:00")
 H = pd.Timedelta(hours=1)

@@ -11,7 +11,7 @@ from flarelib.sources.store import filter_store
 from flarelib.sources.synthetic import build_synthetic
 from flarelib.sources.store import StoreError
 from flarelib.keywords import ON_PATCH, compute_keywords
-from flarelib.sampling import label_records
+from flarelib.events import label_records
 from flarelib.world.flares import flare_catalogue
 from flarelib.world.instruments import HMI, MDI, MDI_GAP
 from flarelib.world.regions import generate_regions

@@ -144,7 +144,7 @@ def probability_figures(explained: dict, windows: pd.DataFrame, flares: pd.DataF
     """Figure 13 for every explained region (`flarelib.attribution.sequences.explain_regions`): the CNN
     of its fold over the region's whole life, by figure name (`figure13_harp<N>`)."""
     from flarelib.attribution.methods import probability
-    from flarelib.sampling import region_flares
+    from flarelib.events import region_flares
 
     figures = {}
     for arpnum, region in explained.items():

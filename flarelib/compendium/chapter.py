@@ -208,9 +208,14 @@ def send_library_logs_to(path: Path) -> None:
 def open_chapter(name: str, run_dir: str | Path, **params: Any) -> Chapter:
     """Start a chapter: create its run folder, record its parameters and data source, and draw its
     figures in the page's font sizes (`flarelib.plots.layout.PAGE_STYLE`)."""
+    import pandas as pd
+
     from flarelib.plots.layout import use_page_style
 
     use_page_style()
+    pd.set_option("display.max_rows", 500)  # a page shows every row of its tables, never "..."
+    pd.set_option("display.min_rows", 500)
+    pd.set_option("display.max_columns", 50)
     return Chapter(name, run_dir, params)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flarelib.compendium.paths import project_root
 
@@ -21,7 +21,10 @@ Source = Literal["synthetic", "archive", "jsoc"]
 DatasetName = Literal["SHARP_ONLY", "FUSED_SHARP", "SMARP_ONLY", "FUSED_SMARP"]
 ModelName = Literal["LSTM", "CNN"]
 VariantName = Literal["LSTM_MASK", "LSTM_COMPLETE"]
-BaselineName = Literal["CLIM", "LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY", "GB_IMAGE"]
+BaselineName = Literal["CLIM", "LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY", "GB_IMAGE",
+                       "PERSIST_ANY", "PERSIST_STRONG", "PERSIST_PROB", "LR_LAST_HISTORY"]
+TaskName = Literal["strong_vs_quiet", "strong_vs_rest"]
+SplitName = Literal["train", "val", "test"]
 
 
 class ParamsError(ValueError):
@@ -51,6 +54,16 @@ class Params(BaseModel):
     observation_hours: float = Field(24.0, gt=0)
     prediction_hours: float = Field(24.0, gt=0)
     cadence_minutes: float = Field(96.0, gt=0)
+    task: TaskName = Field("strong_vs_quiet", description=(
+        "The event definition. strong_vs_quiet (the study's): positive when a flare at flare_class or above starts in "
+        "the prediction period, negative when the region had no flare of any class in the observation period and the "
+        "prediction period, every other window dropped. strong_vs_rest (as operational forecasts are scored): every "
+        "window, positive as before, negative otherwise."))
+    flare_class: str = Field("M1.0", description=(
+        "The smallest GOES class of an event (the study: M1.0; C1.0 and X1.0 are the usual others)."))
+    undersample: tuple[SplitName, ...] = Field(("train", "val", "test"), description=(
+        "The splits whose majority class is undersampled to the minority's size (the study: all three). A split left "
+        "out keeps its windows' own event rate, as a forecaster meets it."))
     flare_time: Literal["start", "peak"] = Field("start", description=(
         "Which time of a flare places it in a period: its start, as the study's authors do, or its peak."))
     archive_labels: Literal["ours", "authors"] = Field("ours", description=(
@@ -87,10 +100,12 @@ class Params(BaseModel):
     lstm_variants: tuple[VariantName, ...] = Field((), description=(
         "The hole audit (archive): the LSTM told which steps of a window were filled from a neighbouring record "
         "(LSTM_MASK), and trained and tested on complete windows only (LSTM_COMPLETE), beside the LSTM."))
-    baselines: tuple[BaselineName, ...] = Field(("CLIM", "LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY", "GB_IMAGE"), description=(
+    baselines: tuple[BaselineName, ...] = Field(("CLIM", "LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY", "GB_IMAGE",
+                                                 "PERSIST_ANY", "PERSIST_STRONG", "PERSIST_PROB", "LR_LAST_HISTORY"), description=(
         "Simple models beside the deep ones, on the same datasets, splits and seeds (flarelib.baselines): climatology, "
-        "logistic regression and gradient boosting on the last record or a summary of the sequence, and gradient boosting "
-        "on image statistics (GB_IMAGE needs magnetograms). The study has none."))
+        "logistic regression and gradient boosting on the last record or a summary of the sequence, gradient boosting "
+        "on image statistics (GB_IMAGE needs magnetograms), persistence of the observation period's flares (any class, "
+        "at flare_class, and a logistic regression on the flare history) and LR_LAST with that history. The study has none."))
     n_experiments: int = Field(10, ge=1)
     # Attribution (Section 4.4)
     attribution_folds: int = Field(5, ge=2, description="Cross-validation folds over regions for out-of-sample maps.")
@@ -107,6 +122,49 @@ class Params(BaseModel):
     ensemble: Literal["auto", "on", "off"] = Field("auto", description=(
         "Train the LSTM seeds of a dataset together as one stacked network (same numbers as one at a time); "
         "auto: with a GPU only, since on a CPU it is slower (benchmarks/ensemble.py)."))
+
+
+    @field_validator("flare_class")
+    @classmethod
+    def _a_goes_class(cls, value: str) -> str:
+        from flarelib.goes import threshold_flux
+
+        threshold_flux(value)  # a GoesClassError (a ValueError) names what a class looks like
+        return value
+
+    @field_validator("undersample")
+    @classmethod
+    def _each_split_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"each split at most once, not {list(value)}")
+        return value
+
+
+# What a source cannot serve, and why: (source, key, test of the value, the reason).
+UNSERVED = [
+    ("archive", "task", lambda v: v != "strong_vs_quiet",
+     "the archive's published window tables hold only the study's windows (an M1.0+ flare next, or no flare at all in "
+     "either period), so the windows of regions with weaker flares that strong_vs_rest needs as negatives are not in them; "
+     "the teaching world (source: synthetic) and JSOC (source: jsoc) can serve it"),
+    ("archive", "flare_class", lambda v: _flux(v) < 1e-5 * (1 - 1e-9),
+     "the archive's published window tables dropped every window whose prediction period held only flares below "
+     "M1.0, so the positives of a lower threshold are missing from them; thresholds of M1.0 and above can be served "
+     "(the teaching world and JSOC serve any)"),
+]
+
+
+def _flux(flare_class: str) -> float:
+    from flarelib.goes import threshold_flux
+
+    return threshold_flux(flare_class)
+
+
+def check_served(params: "Params", where: str) -> None:
+    """Refuse a choice the run's source cannot serve, saying why (`UNSERVED`)."""
+    for source, key, unserved, why in UNSERVED:
+        value = getattr(params, key)
+        if params.source == source and unserved(value):
+            raise ParamsError(f"{where}: key {key!r}: {value!r} cannot be served by source {source!r}: {why}")
 
 
 class _Loader(yaml.SafeLoader):
@@ -175,15 +233,17 @@ def _describe(error: ValidationError, where: str) -> str:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             lines.append(f"{where}: unknown key {key!r}{hint}")
         else:
-            lines.append(f"{where}: key {key!r}: {item['msg']} (got {item.get('input')!r})")
+            lines.append(f"{where}: key {key!r}: {item['msg'].removeprefix('Value error, ')} (got {item.get('input')!r})")
     return "\n".join(lines)
 
 
 def validate(values: dict[str, Any], where: str) -> Params:
     try:
-        return Params(**_normalise(values))
+        params = Params(**_normalise(values))
     except ValidationError as error:
         raise ParamsError(_describe(error, where)) from None
+    check_served(params, where)
+    return params
 
 
 def load_params(name_or_path: str | Path, overrides: list[str] | None = None) -> tuple[Params, Path]:

@@ -32,12 +32,13 @@ def issue_times(start: pd.Timestamp, end: pd.Timestamp, every_hours: int = 6) ->
 
 def full_disk(region_forecasts: pd.DataFrame, flares: pd.DataFrame, times: pd.DatetimeIndex,
               cadence: pd.Timedelta = pd.Timedelta(minutes=96), horizon: pd.Timedelta = pd.Timedelta(hours=24),
-              column: str = "probability") -> pd.DataFrame:
+              column: str = "probability", threshold: float = 1e-5) -> pd.DataFrame:
     """Combine the regions on the disk at each issue time into one forecast.
 
     A region is on the disk at t when it has a window ending in (t - cadence, t]; its latest such
     window's probability counts. Combined: 1 - prod(1 - p_i) (regions flaring independently) and
-    max p_i. Observed: any M1.0+ flare peaking in (t, t + horizon], with or without a NOAA region.
+    max p_i. Observed: any flare at `threshold` or above (the study's M1.0) peaking in (t, t + horizon],
+    with or without a NOAA region.
 
     Parameters
     ----------
@@ -47,6 +48,7 @@ def full_disk(region_forecasts: pd.DataFrame, flares: pd.DataFrame, times: pd.Da
     cadence : a region is on the disk with a window ending in the last `cadence`.
     horizon : the forecast's valid period.
     column : the probability column.
+    threshold : the peak flux of an event (`goes.threshold_flux` of the run's `flare_class`).
     """
     from flarelib.goes import is_strong
 
@@ -69,7 +71,7 @@ def full_disk(region_forecasts: pd.DataFrame, flares: pd.DataFrame, times: pd.Da
     table = per_time.reindex(times).rename_axis("issue_time").reset_index()
     table = table.fillna({"probability": 0.0, "probability_max": 0.0, "regions": 0, "region_probabilities": ""})
     table["regions"] = table.regions.astype(int)
-    strong = np.sort(flares.peak_time[is_strong(flares.peak_flux.to_numpy())].to_numpy(dtype="datetime64[ns]"))
+    strong = np.sort(flares.peak_time[is_strong(flares.peak_flux.to_numpy(), threshold)].to_numpy(dtype="datetime64[ns]"))
     a, b = (np.searchsorted(strong, edge, side="right") for edge in (grid, grid + np.timedelta64(horizon)))
     table["event"] = (b > a).astype(int)
     table["valid_from"], table["valid_to"] = times, times + horizon
@@ -191,7 +193,7 @@ def forecast_full_disk(windows: pd.DataFrame, sequences: np.ndarray, flares: pd.
                        dataset: str, models: list[str], train_params: Mapping[str, Any], image_size: int,
                        folds: int, every_hours: int, cadence: pd.Timedelta, horizon: pd.Timedelta,
                        source: str, images: Callable | None = None, n_boot: int = 300,
-                       progress: Callable[[str], None] | None = None) -> FullDiskForecasts:
+                       progress: Callable[[str], None] | None = None, threshold: float = 1e-5) -> FullDiskForecasts:
     """Out-of-fold region forecasts of every model, combined over the disk at each issue time with
     each calibration (isotonic, prior, raw) and both combinations, scored with 95% intervals over
     days; writes `region_forecasts_<model>.csv` and the isotonic export `full_disk_<model>.csv`.
@@ -206,11 +208,12 @@ def forecast_full_disk(windows: pd.DataFrame, sequences: np.ndarray, flares: pd.
     image_size : the CNN's input size.
     folds, every_hours : folds over regions, and hours between issue times.
     cadence, horizon : a region is on the disk with a window ending in the last `cadence`; an event is
-        an M1.0+ flare in the next `horizon`.
+        a flare at `threshold` or above in the next `horizon`.
     source : the data source, written into the export.
     images : the CNN's inputs (an `ImageCache`), used for a CNN only.
     n_boot : bootstrap draws per interval.
     progress : hears about every fold trained.
+    threshold : the peak flux of an event (the study: M1.0, 1e-5 W m^-2).
     """
     rows, runs, exports = [], {}, {}
     seed = int(train_params["seed"])
@@ -221,7 +224,8 @@ def forecast_full_disk(windows: pd.DataFrame, sequences: np.ndarray, flares: pd.
             regions.to_csv(path, index=False)
         times = issue_times(regions.end.min(), regions.end.max(), every_hours)
         for column in ("isotonic", "prior", "raw"):
-            disk = full_disk(regions.assign(probability=regions[column]), flares, times, cadence, horizon)
+            disk = full_disk(regions.assign(probability=regions[column]), flares, times, cadence, horizon,
+                             threshold=threshold)
             if column == "isotonic":
                 exports[model] = export_forecasts(disk, Path(folder) / f"full_disk_{model}.csv", source, model, dataset)
             for how, combined in COMBINATIONS:

@@ -198,7 +198,7 @@ def explain_disagreements(both: pd.DataFrame, flares: pd.DataFrame,
     by peak, `flare_time="peak"`; the authors place them by start), or our catalogue has it without a
     NOAA number, under another one, or not at all. Columns: the window, both labels, both flare lists,
     reason."""
-    from flarelib.sampling import FLARE_TIME
+    from flarelib.events import FLARE_TIME
 
     when = FLARE_TIME[flare_time]
     bad = both[(both.authors != both.ours) & (both.regions == "with NOAA number")]

@@ -48,6 +48,13 @@ TABLE8 = {
 }
 EXPERIMENTS = 10  # so every t above has 9 degrees of freedom
 
+# Table 2 (left): windows by the activity of their observation (rows) and prediction (columns) periods.
+_ACTIVITY = ["QUIET", "WEAK", "STRONG"]
+TABLE2 = {
+    "SMARP": pd.DataFrame([[130695, 12341, 932], [12688, 12033, 1915], [1071, 1723, 1754]], index=_ACTIVITY, columns=_ACTIVITY),
+    "SHARP": pd.DataFrame([[66349, 10715, 296], [11110, 14891, 1366], [282, 1371, 1187]], index=_ACTIVITY, columns=_ACTIVITY),
+}
+
 
 def archive_differences(params: dict) -> pd.DataFrame:
     """How a run on the `archive` source differs from the study's own experiments: the table every
@@ -144,62 +151,3 @@ def bss_beside_published(metrics: pd.DataFrame) -> pd.DataFrame:
                      "published": (f"{published[f'{dataset} mean']:.3f} +- {published[f'{dataset} std']:.3f}"
                                    if published is not None and f"{dataset} mean" in published else "")})
     return pd.DataFrame(rows).set_index(["model", "dataset"])
-
-
-# --- The study's findings, beside what a run measured --------------------------------------------------
-
-FINDINGS = {
-    1: "The LSTM trained on two solar cycles has a significantly higher TSS than on one (p < 0.05).",
-    2: "On cycle 23 (SMARP), stacking the LSTM and the CNN by the TSS criterion beats selecting the better one.",
-    3: "Integrated Gradients attributes the CNN's flare forecasts to emerging flux near inversion lines "
-       "(and to the line-of-sight polarity artifact).",
-}
-
-
-def _test(tests: pd.DataFrame, table: str, comparison: str, dataset: str | None = None) -> str:
-    rows = tests[(tests.table.astype(str) == table) & (tests.metric == "TSS") & (tests.comparison == comparison)]
-    if dataset is not None:
-        rows = rows[rows.dataset == dataset]
-    if table == "7":
-        rows = rows[rows.model == "LSTM"]
-    if rows.empty or pd.isna(rows.p.iloc[0]):
-        return ""
-    r = rows.iloc[0]
-    where = f"{dataset} " if dataset is not None and table == "stacking" else f"{dataset}: " if dataset else ""
-    return f"{where}{comparison}: t = {r.t:.2f}, p = {r.p:.3f} (Holm {r['p Holm']:.3f}, {int(r.n)} experiments)"
-
-
-def findings(run_dir: Path) -> pd.DataFrame:
-    """Each of the study's three findings beside what the run measured and the baseline beside it,
-    read from chapters 07 and 08 of the run folder; a finding the run could not measure says why."""
-    import json
-
-    run_dir = Path(run_dir)
-    tests_file = run_dir / "07_significance" / "tests.csv"
-    tests = pd.read_csv(tests_file) if tests_file.is_file() else pd.DataFrame(columns=["table", "metric", "comparison"])
-    record_file = run_dir / "08_attribution" / "record.json"
-    attribution = json.loads(record_file.read_text()) if record_file.is_file() else {}
-    rows = []
-    one = [_test(tests, "7", f"{fused} > {single}") for fused, single in (("FUSED_SHARP", "SHARP_ONLY"), ("FUSED_SMARP", "SMARP_ONLY"))]
-    versus = [t for d in ("FUSED_SHARP", "FUSED_SMARP") for t in [_baseline_test(tests, "LSTM", d)] if t]
-    rows.append((1, "; ".join(t for t in one if t) or "not measured: chapter 07 has no Table 7 here", "; ".join(versus)))
-    two = [_test(tests, "stacking", "TSS > BEST", d) for d in ("SMARP_ONLY", "FUSED_SMARP")]
-    rows.append((2, "; ".join(t for t in two if t) or "not measured: stacking needs the CNN, and the CNN needs magnetograms "
-                 "(none of the real ones can be had offline)",
-                 "; ".join(t for d in ("SMARP_ONLY", "FUSED_SMARP") for t in [_baseline_test(tests, "CNN", d)] if t)))
-    numbers = attribution.get("numbers", {})
-    if attribution.get("skipped") or not numbers.get("pil_ratio_mean"):
-        three = "not measured: attribution explains the CNN, which needs magnetograms (none of the real ones offline)"
-    else:
-        three = (f"positive attribution near strong-field inversion lines {numbers['pil_ratio_mean']:.1f} x their share of the "
-                 f"pixels; on the bipole grid, Spearman {numbers['grid_spearman']['B0']:+.2f} with B0. The polarity artifact "
-                 "is not in the teaching world's line-of-sight field, so it is not tested here")
-    rows.append((3, three, ""))
-    return pd.DataFrame([{"finding": f"({n}) {FINDINGS[n]}", "measured in this run": m, "the baseline beside it": b or "-"}
-                         for n, m, b in rows])
-
-
-def _baseline_test(tests: pd.DataFrame, deep: str, dataset: str) -> str:
-    rows = tests[(tests.table.astype(str) == "baselines") & (tests.metric == "TSS") & (tests.dataset == dataset)
-                 & tests.comparison.astype(str).str.startswith(f"{deep} > ")]
-    return _test(tests, "baselines", rows.comparison.iloc[0], dataset) if len(rows) else ""
