@@ -78,3 +78,13 @@ def build_model(name: str, image_size: int = 128, cnn_channels: int = 64) -> nn.
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def size_sentence(image_size: int, cnn_channels: int) -> str:
+    """The CNN's trainable parameters beside the LSTM's, in words computed from the two networks."""
+    cnn, lstm = (count_parameters(build_model(name, image_size, cnn_channels)) for name in ("CNN", "LSTM"))
+    ratio = cnn / lstm
+    size = ("about the same size" if 0.8 <= ratio <= 1.25 else f"{ratio:.1f} times the LSTM's" if ratio > 1
+            else f"{1 / ratio:.1f} times fewer than the LSTM's")
+    return (f"The CNN ({image_size} px, {cnn_channels} filters a convolution) has {cnn:,} trainable parameters and the "
+            f"LSTM {lstm:,}: {size}.")

@@ -106,6 +106,17 @@ def stack_all(predictions: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=columns)
 
 
+def simplex_beside_grid(y: np.ndarray, p: np.ndarray, q: np.ndarray) -> str:
+    """One sentence: the simplex solver's weights of two learners beside the grid's alpha by the same
+    criterion (cross-entropy), and whether they agree to the grid's step."""
+    weights = simplex_weights(np.column_stack([np.asarray(p, float), np.asarray(q, float)]), np.asarray(y, int))
+    alpha = fit_alpha("CROSS_ENTROPY", np.asarray(y, int), np.asarray(p, float), np.asarray(q, float))
+    gap = abs(weights[0] - alpha)
+    said = "they agree, as they must by the same criterion" if gap <= 2e-3 else f"they differ by {gap:.3f}"
+    return (f"Simplex weights (LSTM, CNN): ({weights[0]:.3f}, {weights[1]:.3f}); the grid's alpha by cross-entropy: "
+            f"{alpha:.3f}: {said}.")
+
+
 def project_simplex(v: np.ndarray) -> np.ndarray:
     """Euclidean projection onto {w >= 0, sum w = 1} (sort-based, Duchi et al. 2008)."""
     u = np.sort(v)[::-1]
