@@ -251,3 +251,26 @@ def test_the_m_flare_rate_rises_with_field_strength_and_falls_with_separation():
 
     assert rate(2500, 3) < rate(5000, 3) < rate(10000, 3)
     assert rate(5000, 2) > rate(5000, 4) > rate(5000, 6)
+
+
+def test_synthetic_noaa_numbers_follow_the_real_numbering_of_their_years():
+    from flarelib.world.instruments import timestamp
+    from flarelib.world.regions import NOAA_NUMBERING, generate_regions
+    from flarelib.world.settings import WorldSettings
+
+    regions = generate_regions(WorldSettings(seed=0, regions_cycle23=300, regions_cycle24=280, overlap_regions=10))
+    numbers = [n for r in regions for n in r.noaa]
+    assert len(numbers) == len(set(numbers)) and numbers == sorted(numbers)  # given in order, never twice
+    anchors = pd.Series(list(NOAA_NUMBERING.values()), index=pd.to_datetime(list(NOAA_NUMBERING)))
+    for region in regions:
+        if not region.noaa:
+            continue
+        when = timestamp(region.t_start)[0]
+        # at least the number of the year's first regions, at most that of the next year's (plus the regions
+        # the world numbered since: it has fewer regions than the Sun, so it never runs far ahead)
+        floor = anchors[anchors.index <= when].iloc[-1] if (anchors.index <= when).any() else anchors.iloc[0]
+        assert region.noaa[0] >= floor, (when, region.noaa)
+        later = anchors[anchors.index > when + pd.Timedelta(days=366)]
+        if len(later):
+            assert region.noaa[-1] < later.iloc[0], (when, region.noaa)
+    assert 12000 < max(numbers) < 12900 and min(numbers) >= 7978  # 2015's regions are 12xxx, as on the Sun

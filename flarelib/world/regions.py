@@ -21,6 +21,15 @@ from flarelib.world.instruments import HMI, MDI, hours
 from flarelib.world.settings import WorldSettings
 
 RELAX_HOURS = 6.0  # a core fades over this long after the flare that spends it
+# NOAA's region numbers by date, so that a synthetic region carries a number of its year: the number of the
+# first flaring region NOAA's SWPC event list gives in each year (read on the day it lists it), and 7978, the
+# number of the first region of SMARP's mission in 1996.
+NOAA_NUMBERING = {"1996-07-01": 7978, "1997-02-04": 8016, "1998-01-01": 8124, "1999-01-01": 8419, "2000-01-01": 8810,
+                  "2001-01-01": 9283, "2002-01-01": 9751, "2003-01-01": 10234, "2004-01-01": 10528, "2005-01-01": 10715,
+                  "2006-01-01": 10838, "2007-01-01": 10933, "2008-01-01": 10980, "2009-07-05": 11024, "2010-01-01": 11039,
+                  "2011-01-01": 11141, "2012-01-01": 11386, "2013-01-01": 11638, "2014-01-01": 11936, "2015-01-01": 12248,
+                  "2016-01-01": 12473, "2017-01-21": 12628, "2018-02-04": 12699, "2019-01-06": 12732, "2020-08-08": 12770,
+                  "2020-12-14": 12792}
 CYCLE_MAXIMA = {23: pd.Timestamp("2001-11-01"), 24: pd.Timestamp("2014-04-01")}
 
 
@@ -132,13 +141,20 @@ def generate_regions(settings: WorldSettings) -> list[Region]:
     overlap = (hours(pd.Timestamp("2010-05-01")), hours(pd.Timestamp("2010-10-10")))
     times += [(t, 24) for t in rng.uniform(*overlap, size=settings.overlap_regions)]
     regions = [_region(rng, i, t, c, settings) for i, (t, c) in enumerate(sorted(times))]
-    noaa = 7978
+    noaa = 0
     for region in regions:
         draw = rng.uniform()
         count = 0 if draw < settings.p_no_noaa else 2 if draw < settings.p_no_noaa + settings.p_two_noaa else 1
+        noaa = max(noaa, noaa_number_of(region.t_start))  # the year's numbering, and never a number twice
         region.noaa = list(range(noaa, noaa + count))
         noaa += count
     return regions
+
+
+def noaa_number_of(t: float) -> int:
+    """The NOAA region number NOAA was giving at time `t` (hours since EPOCH), from `NOAA_NUMBERING`."""
+    dates = np.array([hours(pd.Timestamp(d)) for d in NOAA_NUMBERING])
+    return int(round(np.interp(t, dates, np.array(list(NOAA_NUMBERING.values()), dtype=float))))
 
 
 def regions_to_json(regions: list[Region]) -> list[dict]:
