@@ -80,6 +80,7 @@ def stage(run_dir: Path, root: Path, twin: TwinNote | None = None,
         with_launch_buttons(staging / "_config.yml", repository_url)
     with_world_beside_sun(staging / "book" / "synthetic-world.md", run_dir)
     with_findings(staging / "book" / "findings.md", run_dir)
+    with_primer_figures(staging / "book" / "sun-primer.md", run_dir)
     assets = staging / ASSETS
     assets.mkdir()
     shutil.copy2(root / "book" / "flarelib.css", assets / "flarelib.css")
@@ -133,6 +134,32 @@ def with_findings(page: Path, run_dir: Path) -> None:
                  findings(folder).to_markdown(index=False)]
     if len(runs) == 1:
         text += ["", "The other book's run is not beside this one: `make site` runs both and shows both here."]
+    with page.open("a") as out:
+        out.write("\n".join(text) + "\n")
+
+
+PRIMER_FIGURES = {  # chapter 01's figures shown on the primer page, with what they show
+    "harp1449_x54": "Real SHARP line-of-sight magnetograms of HARP 1449 (NOAA 11429) around its X5.4 flare of "
+                    "2012-03-07: strong opposite polarities pressed together along an inversion line.",
+    "sequence_pair": "One region of this run seen by both instruments at the same time, MDI beside HMI.",
+}
+
+
+def with_primer_figures(page: Path, run_dir: Path) -> None:
+    """End the staged primer "The Sun for data scientists" with chapter 01's magnetograms of this run
+    (`PRIMER_FIGURES`, those the run made), each with its caption and the run's source."""
+    figures = [name for name in PRIMER_FIGURES if (run_dir / "01_data" / "figures" / f"{name}.png").is_file()]
+    if not figures:
+        return
+    record = run_dir / "01_data" / "record.json"
+    source = json.loads(record.read_text()).get("source") if record.is_file() else None
+    (page.parent / "figures").mkdir(exist_ok=True)
+    text = ["", "## Magnetograms of this run", "",
+            f"From chapter 01 of the run behind this book (source: `{source}`)."]
+    for name in figures:
+        shutil.copy2(run_dir / "01_data" / "figures" / f"{name}.png", page.parent / "figures" / f"{name}.png")
+        text += ["", f"```{{figure}} figures/{name}.png", f":name: primer-{name.replace('_', '-')}", "",
+                 PRIMER_FIGURES[name], "```"]
     with page.open("a") as out:
         out.write("\n".join(text) + "\n")
 
