@@ -81,7 +81,7 @@ def test_no_page_prints_a_truncated_table(smoke_run):
     run_dir = smoke_run[0]
     for chapter in sorted(p.name for p in run_dir.iterdir() if (p / f"{p.name}.ipynb").is_file()):
         text = page_text(run_dir, chapter)
-        assert not re.search(r"\d+ rows x \d+ columns", text), chapter
+        assert not re.search(r"\d+ rows [x×] \d+ columns", text), chapter
         assert not re.search(r"^\s*\.\.\.(\s+\.\.\.)+\s*$", text, re.MULTILINE), chapter
 
 
