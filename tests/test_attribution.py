@@ -126,3 +126,25 @@ def test_grid_trends_read_the_probabilitys_direction_with_amplitude_and_separati
     trends = attribution.grid_trends(grid).set_index("parameter")
     assert trends.Spearman.iloc[0] > 0.5 and trends.Spearman.iloc[1] < 0
     assert trends["mean probability"].iloc[1] == "0.38, 0.18, -0.02"
+
+
+def test_the_inversion_line_ratio_stands_beside_its_abs_b_control():
+    import pandas as pd
+
+    from flarelib.attribution.methods import positive_share_near_pil
+    from flarelib.attribution.sequences import limb_or_disk
+
+    # A field whose strong pixels sit on the inversion line: |B| alone puts most of its weight there.
+    field = np.zeros((8, 8))
+    field[:, 3], field[:, 4] = 500.0, -500.0
+    pil = np.zeros((8, 8), dtype=bool)
+    pil[:, 3:5] = True
+    control, area = positive_share_near_pil(np.abs(field), pil)
+    assert (control, area) == (1.0, 0.25)
+    uniform, _ = positive_share_near_pil(np.ones((8, 8)), pil)  # a map that looks everywhere: its share is the area
+    assert uniform == 0.25
+    table = limb_or_disk(pd.DataFrame({"HARP": 1, "T_REC": 0, "CMD": [10.0, 60.0], "share near PIL": [0.75, 0.5],
+                                       "|B| share near PIL": [1.0, 0.25], "pixel share": [0.25, 0.25]}))
+    assert table.ratio.tolist() == [3.0, 2.0] and table["|B| ratio"].tolist() == [4.0, 1.0]
+    assert table["ratio - |B| ratio"].tolist() == [-1.0, 1.0]  # the first map follows |B| less than |B| does
+    assert table["where"].tolist() == ["disk (|CMD| <= 45)", "limb (|CMD| > 45)"]

@@ -212,7 +212,9 @@ def inversion_line_shares(model: torch.nn.Module, scaler: Standardizer, life: tu
     """Over every frame of a region's life (`life` as `sequence` returns it), Integrated Gradients
     against an empty field, and the share of the positive attribution within two pixels of a
     strong-field inversion line beside the share of pixels there; with each frame's distance from
-    central meridian (CMD, the record's LON_FWT).
+    central meridian (CMD, the record's LON_FWT). The control: the same share for a map that is the
+    frame's |B| on the CNN's grid and nothing else, since strong field crowds inversion lines and any
+    map that follows |B| scores high there.
 
     Parameters
     ----------
@@ -231,16 +233,22 @@ def inversion_line_shares(model: torch.nn.Module, scaler: Standardizer, life: tu
     cmd = records.set_index(["SERIES", "ARPNUM", "T_REC"]).LON_FWT
     rows = []
     for t, field, m in zip(times, native, maps):
-        share, area = positive_share_near_pil(m, near_inversion_lines(field, image_size, cdelt_deg))
-        rows.append({"HARP": arpnum, "T_REC": t, "CMD": cmd[(series, arpnum, t)], "share near PIL": share, "pixel share": area})
+        pil = near_inversion_lines(field, image_size, cdelt_deg)
+        share, area = positive_share_near_pil(m, pil)
+        control, _ = positive_share_near_pil(np.abs(cnn_input(field, series, image_size)), pil)
+        rows.append({"HARP": arpnum, "T_REC": t, "CMD": cmd[(series, arpnum, t)], "share near PIL": share,
+                     "|B| share near PIL": control, "pixel share": area})
     return pd.DataFrame(rows)
 
 
 def limb_or_disk(shares: pd.DataFrame) -> pd.DataFrame:
-    """`inversion_line_shares` of several regions with where each frame is (limb or disk) and the
-    ratio of the attribution share to the pixel share (above 1: the CNN looks at inversion lines
-    more than at random)."""
+    """`inversion_line_shares` of several regions with where each frame is (limb or disk), the ratio of
+    the attribution share to the pixel share (above 1: the CNN looks at inversion lines more than at
+    random), the same ratio of the |B| control, and their difference (above 0: more than |B| alone
+    would put there)."""
     if shares.empty:
         return shares
     where = np.where(shares.CMD.abs() > LIMB_CMD_DEG, f"limb (|CMD| > {LIMB_CMD_DEG:g})", f"disk (|CMD| <= {LIMB_CMD_DEG:g})")
-    return shares.assign(where=where, ratio=shares["share near PIL"] / shares["pixel share"].replace(0, np.nan))
+    pixels = shares["pixel share"].replace(0, np.nan)
+    ratio, control = shares["share near PIL"] / pixels, shares["|B| share near PIL"] / pixels
+    return shares.assign(where=where, ratio=ratio, **{"|B| ratio": control, "ratio - |B| ratio": ratio - control})

@@ -306,8 +306,10 @@ def _finding3(attribution: dict) -> dict:
         return {"comparison": "-", "effect (TSS difference)": "-", "test": "-",
                 "verdict": "not measurable on this source: attribution explains the CNN, which needs magnetograms "
                            "(none of the real ones offline)"}
+    control = numbers.get("pil_control_ratio_mean")
     said = (f"positive attribution near strong-field inversion lines {numbers['pil_ratio_mean']:.1f} x their share of "
-            f"the pixels; on the bipole grid, Spearman {numbers['grid_spearman']['B0']:+.2f} with B0")
+            "the pixels" + (f", against {control:.1f} x for a map of |B| alone" if control else "")
+            + f"; on the bipole grid, Spearman {numbers['grid_spearman']['B0']:+.2f} with B0")
     return {"comparison": "attribution near inversion lines", "effect (TSS difference)": said, "test": "-",
             "verdict": "described, not tested (one model's maps; no repeated experiments). The polarity artifact is "
                        "not in the teaching world's line-of-sight field, so it is not measurable here"}
