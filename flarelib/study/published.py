@@ -3,10 +3,11 @@ beside ours and to check our statistics. Nothing here is computed."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+
+__all__ = ['PUBLISHED_ORDER', 'TABLE6', 'TABLE7', 'TABLE8', 'EXPERIMENTS', 'TABLE2', 'archive_differences',
+           'table6_beside', 'with_published', 'hole_audit_table', 'hole_verdict', 'bss_beside_published']
 
 PUBLISHED_ORDER = ["FUSED_SHARP", "SHARP_ONLY", "FUSED_SMARP", "SMARP_ONLY"]
 

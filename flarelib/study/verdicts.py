@@ -15,6 +15,12 @@ from flarelib.metrics import fast_tss
 from flarelib.schema import SAMPLE_REGION
 from flarelib.significance import bootstrap_ci, model_order, table7
 
+__all__ = ['table7_by_labels', 'LABEL_WORDS', 'finding1_by_labels', 'means_by_labels', 'by_observation',
+           'OBSERVATION_RATES', 'by_observation_means', 'by_observation_table', 'seed_interval', 'region_interval',
+           'VERDICTS', 'verdict', 'FINDINGS', 'EFFECT_COLUMNS', 'finding_effects', 'effects_as_text', 'NOT_MEASURED',
+           'findings']
+
+
 # --- Finding 1 with each label set (archive) -----------------------------------------------------------
 
 def table7_by_labels(metrics_by_labels: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -177,7 +183,6 @@ def verdict(mean: float, low: float, high: float, p_holm: float, n: int, *, meas
     if np.isfinite(high) and high < 0:
         return "reversed"
     return f"not significant with {n} experiments"
-
 
 
 # --- The study's findings, beside what a run measured --------------------------------------------------
