@@ -53,32 +53,34 @@ def sweep_words(metrics: pd.DataFrame, stacked: pd.DataFrame) -> list[str]:
     deep = metrics[metrics.model.isin(["LSTM", "CNN"])]
     early = deep[deep.best_epoch == 1]
     if len(deep):
-        words.append(f"Of {len(deep)} deep-model cells, {len(early)} kept their first epoch"
+        words.append(f"Of {len(deep)} deep-model cells, {len(early)} kept the model of the first epoch"
                      + (f" ({', '.join(sorted(f'{r.dataset} {r.model} seed {r.seed}' for r in early.itertuples())[:4])}"
                         f"{', ...' if len(early) > 4 else ''})" if len(early) else "") + ".")
-    words += [w for w in (_driving_seed(metrics, model) for model in ("LSTM", "CNN")) if w]
+    driven = [d for model in ("LSTM", "CNN") for d in _driving_seeds(metrics, model)]
+    if driven:
+        words.append("One seed drives a fused-single difference: " + "; ".join(driven) + ".")
     if len(stacked) and {"BEST", "TSS"} <= set(stacked.method):
         words.append(_stacking_words(stacked))
     return words
 
 
-def _driving_seed(metrics: pd.DataFrame, model: str) -> str:
-    """The dataset pair whose fused-single TSS difference one seed drives most, if one seed carries more than
-    half of it."""
+def _driving_seeds(metrics: pd.DataFrame, model: str) -> list[str]:
+    """Each fused-single TSS difference of a model that one seed drives: the seed's difference has the
+    sign of the total and more than half of it, so without it the others tell another story."""
     from flarelib.significance import GROUPS
 
     found = []
     for fused, single in GROUPS.values():
         part = metrics[(metrics.model == model) & metrics.dataset.isin([fused, single])]
         wide = part.pivot_table(index="seed", columns="dataset", values="TSS").dropna()
-        if len(wide) < 2 or not {fused, single} <= set(wide.columns):
+        if len(wide) < 3 or not {fused, single} <= set(wide.columns):
             continue
         delta = wide[fused] - wide[single]
-        top = delta.abs().idxmax()
-        if abs(delta.sum()) > 0 and abs(delta[top]) > 0.5 * delta.abs().sum():
-            found.append(f"{model} {fused} - {single}: seed {top} gives {delta[top]:+.3f} of a total {delta.sum():+.3f} "
-                         f"over {len(delta)} seeds")
-    return ("One seed drives the fused-single difference: " + "; ".join(found) + ".") if found else ""
+        top, total = delta.abs().idxmax(), delta.sum()
+        if total != 0 and np.sign(delta[top]) == np.sign(total) and abs(delta[top]) > 0.5 * abs(total):
+            found.append(f"{model} {fused} - {single}, seed {top} gives {delta[top]:+.3f} of a total {total:+.3f} over "
+                         f"{len(delta)} seeds (the others average {delta.drop(top).mean():+.3f})")
+    return found
 
 
 def _stacking_words(stacked: pd.DataFrame) -> str:
@@ -94,8 +96,12 @@ def significance_words(family: pd.DataFrame, effects: pd.DataFrame, activity: pd
     """Chapter 07 in words: how many tests pass Holm within their families, each finding's verdict, and
     how the LSTM's hits split between quiet and active observation periods."""
     distinct = family[(family["same test as"].fillna("") == "") & family.p.notna()]
-    words = [f"{int((distinct['p Holm'] < 0.05).sum())} of {len(distinct)} distinct tests pass p < 0.05 after Holm "
-             "within their families."]
+    passing = distinct[distinct["p Holm"] < 0.05]
+    named = "; ".join(f"{r.metric} {r.comparison}" + (f" ({r.dataset})" if isinstance(r.dataset, str) else
+                                                      f" ({r.model})" if isinstance(r.model, str) else "")
+                      for r in passing.itertuples())
+    words = [f"{len(passing)} of {len(distinct)} distinct tests pass p < 0.05 after Holm within their families"
+             + (f": {named}" if 0 < len(passing) <= 3 else "") + "."]
     for number, part in effects.groupby("finding"):
         verdicts = part.verdict.value_counts()
         words.append(f"Finding {number}: " + ", ".join(f"{v} ({n} of {len(part)} comparisons)" for v, n in verdicts.items()) + ".")
