@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flarelib.compendium.progress import PROGRESS_FILE
-from flarelib.sources.files import is_partial, sha256_of, write_text, written_fault
+from flarelib.sources.files import TIMING_FILE, is_partial, sha256_of, write_text, written_fault
 
 MANIFEST = "manifest.json"
 CHAPTER_LOG = "chapter.log"  # what the chapter printed, as it ran
@@ -86,8 +86,9 @@ class HashCache:
 
 
 def artifact_files(folder: Path) -> list[Path]:
-    """Every file a chapter wrote in its folder: not its logs, its manifest or an unfinished write."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not is_partial(p)
+    """Every file a chapter wrote in its folder: not its logs, its manifest, an unfinished write or a
+    timing (`TIMING_FILE`, at any depth: seconds differ from run to run, results must not)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not is_partial(p) and p.name != TIMING_FILE
                   and not (p.parent == folder and p.name in NOT_ARTIFACTS))
 
 
