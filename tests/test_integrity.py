@@ -289,7 +289,7 @@ def test_a_book_is_never_built_from_a_damaged_run_and_knows_the_run_it_shows(fin
     run(tiny, run_dir, ["image_size=48"])  # 02_b re-made with another parameter: the book is now behind its run
     assert verify_book(book, run_dir, tiny.root) == [
         f"chapter 02_b: the book shows another state of it than the run folder holds now (rebuild: flarelib build "
-        f"--run-dir {run_dir})"]
+        f"--params {run_dir}/params.yaml --run-dir {run_dir})"]
 
 
 def test_unchanged_files_are_not_hashed_twice(finished, monkeypatch):

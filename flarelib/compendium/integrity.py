@@ -56,10 +56,13 @@ class Fault:
 
 
 class HashCache:
-    """SHA-256 of the run's files, re-computed only for a file whose stat has changed."""
+    """SHA-256 of the run's files, re-computed only for a file whose stat has changed. With
+    `persist=False` it reads the run's record but never writes it (`flarelib verify` leaves the folder
+    it checks as it found it, and works on a read-only one)."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, persist: bool = True):
         self.run_dir = Path(run_dir)
+        self.persist = persist
         self.file = self.run_dir / HASH_CACHE
         try:
             self.known: dict[str, list] = json.loads(self.file.read_text())
@@ -80,7 +83,7 @@ class HashCache:
         return digest
 
     def save(self) -> None:
-        if self.changed and self.run_dir.is_dir():
+        if self.persist and self.changed and self.run_dir.is_dir():
             write_text(self.file, json.dumps(self.known) + "\n")
             self.changed = False
 
@@ -173,9 +176,15 @@ def _digest(listed: dict[str, dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(sorted((k, v["sha256"]) for k, v in listed.items())).encode()).hexdigest()
 
 
+def run_command(run_dir: Path, *options: str) -> str:
+    """`flarelib run` on a run folder with the run's own parameters (its `params.yaml`), never the
+    default set's: every hint the compendium prints is this, so following one re-makes the same run."""
+    return " ".join(["flarelib run --params", str(Path(run_dir) / "params.yaml"), "--run-dir", str(run_dir), *options])
+
+
 def remake_command(run_dir: Path, chapter: str) -> str:
     """The command that re-makes one chapter of a run folder from its own parameters."""
-    return f"flarelib run --params {Path(run_dir) / 'params.yaml'} --run-dir {run_dir} --only {chapter} --force"
+    return run_command(run_dir, "--only", chapter, "--force")
 
 
 def describe_faults(faults: list[Fault], run_dir: Path) -> str:
