@@ -42,7 +42,7 @@ def verify_run(run_dir: Path, root: Path | None = None) -> list[ChapterState]:
     for index, spec in enumerate(specs):
         manifest = read_manifest(run_dir, spec.name)
         if not manifest or manifest.get("status") != "ok":
-            states.append(ChapterState(spec.name, "missing", [_why_missing(manifest)]))
+            states.append(ChapterState(spec.name, "missing", [_why_missing(manifest, run_dir, spec.name)]))
             continue
         ids[spec.name] = upstream_id(manifest)
         faults = check(run_dir, spec.name, manifest, cache)
@@ -56,7 +56,10 @@ def verify_run(run_dir: Path, root: Path | None = None) -> list[ChapterState]:
     return states
 
 
-def _why_missing(manifest: dict | None) -> str:
+def _why_missing(manifest: dict | None, run_dir: Path, name: str) -> str:
+    if not manifest and (run_dir / name / "record.json").is_file():
+        return (f"it ran here as a notebook, outside flarelib run, so no manifest vouches for its files: "
+                f"{run_command(run_dir, '--only', name)} makes it a chapter of the run")
     if not manifest:
         return "it has not run in this folder"
     if manifest.get("status") == "failed":
