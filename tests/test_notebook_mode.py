@@ -158,8 +158,8 @@ def clone(tmp_path_factory) -> Path:
 @pytest.mark.e2e
 def test_jupyter_execute_on_a_fresh_clone_makes_what_chapter_04_needs(clone):
     shutil.rmtree(clone / "runs", ignore_errors=True)
-    execute(clone, "jupyter", "execute", "04_lstm.ipynb", "--output=04_lstm.executed", **{RUN_DIR_ENV: "runs/smoke"})
-    shown = outputs(clone / "notebooks" / "04_lstm.executed.ipynb")
+    execute(clone, "jupyter", "execute", "04_lstm.ipynb", "--output=04_lstm_executed", **{RUN_DIR_ENV: "runs/smoke"})
+    shown = outputs(clone / "notebooks" / "04_lstm_executed.ipynb")
     assert "04_lstm: a new run in runs/smoke with the parameters of smoke.yaml" in shown
     assert "[1/3] 01_data: running ..." in shown and "[3/3] 03_sampling: done in" in shown
     assert (clone / "runs" / "smoke" / "params.yaml").read_text().startswith("# Resolved from smoke.yaml")
@@ -218,8 +218,8 @@ def test_binder_postbuild_and_start_prepare_a_smoke_run_a_chapter_then_uses(clon
                              text=True, timeout=60)
     assert started.stdout.strip() == "runs/smoke"
     before = hashes(clone / "runs" / "smoke")
-    execute(clone, "jupyter", "execute", "04_lstm.ipynb", "--output=04_lstm.binder", **{RUN_DIR_ENV: "runs/smoke"})
-    shown = outputs(clone / "notebooks" / "04_lstm.binder.ipynb")
+    execute(clone, "jupyter", "execute", "04_lstm.ipynb", "--output=04_lstm_binder", **{RUN_DIR_ENV: "runs/smoke"})
+    shown = outputs(clone / "notebooks" / "04_lstm_binder.ipynb")
     assert "04_lstm: the parameters of the run in runs/smoke (its params.yaml)" in shown
     assert "03_sampling: unchanged, skipped" in shown
     # the same parameters write the same bytes: the run stays sound (deterministic checkpoints, timings aside)

@@ -25,7 +25,8 @@ from flarelib.sources.files import TIMING_FILE, is_partial, sha256_of, write_tex
 MANIFEST = "manifest.json"
 CHAPTER_LOG = "chapter.log"  # what the chapter printed, as it ran
 LIBRARY_LOG = "library.log"  # libraries' warnings (flarelib.compendium.chapter)
-NOT_ARTIFACTS = {MANIFEST, CHAPTER_LOG, PROGRESS_FILE, LIBRARY_LOG}
+KERNEL_LOG = "kernel.log"  # the kernel process's own stderr (flarelib.compendium.runner)
+NOT_ARTIFACTS = {MANIFEST, CHAPTER_LOG, PROGRESS_FILE, LIBRARY_LOG, KERNEL_LOG}
 HASH_CACHE = ".artifact-hashes.json"  # in the run folder: path -> (size, mtime, ctime, inode, sha256)
 
 

@@ -31,6 +31,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from flarelib.compendium.integrity import (
     CHAPTER_LOG,
+    KERNEL_LOG,
     MANIFEST,
     Fault,
     HashCache,
@@ -71,10 +72,7 @@ class ChapterResult:
     key: str
 
 
-# Chapters' own output is kept (and their errors come back through papermill); the kernel's own log is
-# not: a kernel shut down under a running cell (Ctrl-C on `flarelib run`) logs its closed sockets at
-# ERROR level, twenty lines of zmq internals after the runner's one line saying how to resume.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # chapters' own output is kept; kernel chatter is not
 
 
 def ensure_kernel() -> str:
@@ -317,6 +315,7 @@ def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Pat
                 kernel_name=kernel,
                 cwd=str(root),
                 progress_bar=False,
+                kernel_manager_class=kernel_manager_logging_to(folder / KERNEL_LOG),
                 stdout_file=output,
                 stderr_file=output,
             )
@@ -334,6 +333,22 @@ def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Pat
     manifest.update(status="ok", artifacts=inventory(folder, cache))
     cache.save()
     return _write_manifest(folder, manifest, began)
+
+
+def kernel_manager_logging_to(path: Path) -> type:
+    """A kernel manager whose kernel writes its own stderr (not the chapter's: that is in the notebook and
+    chapter.log) to `path`. A kernel shut down under a running cell, as Ctrl-C on `flarelib run` does,
+    logs its closed sockets there, not as twenty lines of zmq internals after the runner's one line
+    saying how to resume."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class KernelLoggingToFile(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            with open(path, "ab") as stderr:
+                kw["stderr"] = stderr
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return KernelLoggingToFile
 
 
 @contextmanager
