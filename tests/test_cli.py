@@ -138,6 +138,7 @@ def test_a_book_built_with_allow_stale_says_which_pages_are_stale(tiny, tmp_path
     assert config["repository"]["url"].startswith("https://github.com/") and config["html"]["use_repository_button"]
     assert config["launch_buttons"]["binderhub_url"] == "https://mybinder.org"
     assert config["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    assert config["sphinx"]["config"]["thebe_config"]["repository_url"] == config["repository"]["url"]
 
 
 SLEEPER = "import time\nfrom pathlib import Path\n(Path(run_dir) / 'sleeping').write_text('')\ntime.sleep(120)\n"

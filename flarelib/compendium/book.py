@@ -232,8 +232,13 @@ def with_launch_buttons(config: Path, repository_url: str | None = None) -> None
     repository of `_config.yml` or `repository_url`."""
     settings = yaml.safe_load(config.read_text())
     found = repository(config.parent)
-    settings["repository"] = {"url": repository_url or found["url"], "branch": found["branch"]}
+    url = repository_url or found["url"]
+    settings["repository"] = {"url": url, "branch": found["branch"]}
     settings["html"]["use_repository_button"] = True
+    # sphinx-thebe writes its settings into every page even with Thebe off, naming its own example
+    # repository unless told: the same repository, so nothing on a page points elsewhere
+    sphinx = settings.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx["thebe_config"] = {"repository_url": url, "repository_branch": found["branch"]}
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
 
 
