@@ -22,7 +22,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MATHJAX := node_modules/mathjax/es5/tex-chtml.js
 
-.PHONY: install book run site test browser clean
+.PHONY: install book run site test browser clean lab
 
 install: $(STAMP) $(MATHJAX)
 
@@ -57,6 +57,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
 		|| echo "chromium is not installed: the browser test will be skipped"
+
+# The chapters as notebooks in JupyterLab (the notebook extra); a chapter opened there finds its run
+# folder and parameters itself and makes the chapters it reads (flarelib.compendium.notebook).
+lab: install
+	$(BIN)/python -m pip install -e ".[test,notebook]"
+	$(BIN)/jupyter lab notebooks
 
 clean:
 	rm -rf runs _build

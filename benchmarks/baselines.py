@@ -3,7 +3,7 @@
 On a finished run (default runs/demo), in one process: every baseline task of the sweep (all
 baselines of one dataset and seed, `sweep.run_baselines`) run again one after another into a
 scratch folder, beside the deep cells' own training seconds as the run's sweep recorded them
-(`06_stacking/metrics.csv`), which is the sweep without the baselines. Both are single-core
+(each deep cell's `timing.json` under `06_stacking/cells/`), which is the sweep without the baselines. Both are single-core
 seconds, so their ratio is what the baselines add on any number of workers.
 
     python benchmarks/baselines.py [RUN_DIR]
@@ -34,7 +34,8 @@ def main(run_dir: Path) -> None:
         for group in groups:
             sweep.run_baselines(group, str(datasets), scratch)
         ours = time.perf_counter() - began
-    per_model = deep.groupby("model").seconds.sum()
+    cells = [sweep.Cell(r.dataset, r.model, int(r.seed)) for r in deep.itertuples()]
+    per_model = sweep.timings(cells, run_dir / "06_stacking" / "cells").groupby("model").seconds.sum()
     print(f"{run_dir}: {len(groups)} baseline tasks ({len(models)} baselines each), {len(deep)} deep cells")
     for model, seconds in per_model.items():
         print(f"  {model} cells (the sweep without baselines)   {seconds:8.1f} s")

@@ -4,6 +4,7 @@ All computation lives here; the chapter notebooks call it, show results and expl
 """
 
 from flarelib.compendium.chapter import Chapter, open_chapter, read_record, source_caption
+from flarelib.compendium.notebook import use_run
 
-__all__ = ["Chapter", "open_chapter", "read_record", "source_caption"]
+__all__ = ["Chapter", "open_chapter", "read_record", "source_caption", "use_run"]
 __version__ = "0.1.0"

@@ -1,6 +1,7 @@
 """Repeated experiments: every (dataset, model, seed) cell trained and evaluated, on dask.distributed.
 
-A cell writes `predictions.csv`, `metrics.json` and, last, `done.json` into
+A cell writes `predictions.csv`, `metrics.json`, its seconds in `timing.json` (outside the hashed files,
+so a re-run's other timings change nothing downstream) and, last, `done.json` into
 `<folder>/<dataset>/<model>/seed<seed>/`, each file whole or not at all; `done.json` lists the size
 and SHA-256 of the cell's other files, and a cell whose `done.json` is there and whose files match it
 is skipped, so an interrupted sweep resumes and loses nothing, and a damaged cell is trained again. Cells run on a local cluster (one single-threaded worker per core) or on
@@ -26,7 +27,7 @@ from flarelib import baselines
 from flarelib.baselines import is_baseline
 from flarelib.metrics import scores
 from flarelib.schema import SAMPLE_END
-from flarelib.sources.files import atomic_path, is_partial, sha256_of, write_text, written_fault
+from flarelib.sources.files import TIMING_FILE, atomic_path, is_partial, sha256_of, write_text, written_fault
 
 
 @dataclass(frozen=True)
@@ -169,15 +170,29 @@ def _fresh(cell: Cell, root: str) -> Path:
 
 
 def _finish(cell: Cell, folder: Path, result, predictions: pd.DataFrame, seconds: float) -> dict:
-    """Write a trained cell's test metrics and, last, its `done.json` (the resume marker)."""
+    """Write a trained cell's test metrics, its seconds (`timing.json`, not among the files `done.json`
+    lists) and, last, its `done.json` (the resume marker): the same bytes for the same cell, however
+    long it took."""
     test = predictions[predictions.split == "test"]
     summary = {**scores(test.label, test.prob), "best_epoch": result.best_epoch, "epochs": len(result.history),
-               "seconds": round(seconds, 2), **cell.__dict__}
+               **cell.__dict__}
     write_text(folder / "metrics.json", json.dumps(summary, default=float) + "\n")
-    files = {p.name: {"size": p.stat().st_size, "sha256": sha256_of(p)}
-             for p in sorted(folder.iterdir()) if p.is_file() and p.name != "done.json" and not is_partial(p)}
-    write_text(folder / "done.json", json.dumps({"finished": pd.Timestamp.now(tz="UTC").isoformat(), "files": files}) + "\n")
+    write_text(folder / TIMING_FILE, json.dumps({"seconds": round(seconds, 2),
+                                                 "finished": pd.Timestamp.now(tz="UTC").isoformat()}) + "\n")
+    files = {p.name: {"size": p.stat().st_size, "sha256": sha256_of(p)} for p in sorted(folder.iterdir())
+             if p.is_file() and p.name not in ("done.json", TIMING_FILE) and not is_partial(p)}
+    write_text(folder / "done.json", json.dumps({"files": files}) + "\n")
     return summary
+
+
+def timings(todo: list[Cell], root: Path) -> pd.DataFrame:
+    """Each finished cell's seconds (its `timing.json`): dataset, model, seed, seconds."""
+    rows = []
+    for cell in todo:
+        path = cell.folder(root) / TIMING_FILE
+        if path.is_file():
+            rows.append({**cell.__dict__, "seconds": json.loads(path.read_text())["seconds"]})
+    return pd.DataFrame(rows, columns=["dataset", "model", "seed", "seconds"])
 
 
 def use_ensemble(choice: str) -> bool:

@@ -7,6 +7,7 @@ is used when there is one.
 from __future__ import annotations
 
 import copy
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -223,9 +224,21 @@ def write_outputs(ds, model_name: str, result: TrainResult, folder: Path) -> pd.
     for name, table in (("predictions.csv", predictions), ("history.csv", result.history)):
         with atomic_path(folder / name) as path:
             table.to_csv(path, index=False)
-    with atomic_path(folder / "checkpoint.pt") as path:
-        torch.save(result.model.state_dict(), path)
+    write_checkpoint(result.model.state_dict(), folder / "checkpoint.pt")
     return predictions
+
+
+def write_checkpoint(state: dict, target: Path) -> Path:
+    """Save a state dict whole or not at all, the same bytes for the same weights.
+
+    `torch.save` to a file names the zip archive's folder after the file, and the atomic write's
+    temporary name is random, so a re-run wrote other bytes; saved through memory, the archive is always
+    named `archive`, and the run's hashes stay the same when the weights do."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    with atomic_path(target) as path:
+        path.write_bytes(buffer.getvalue())
+    return Path(target)
 
 
 # --- Region k-fold training (chapters 08 and 09): every region forecast by a model that never saw it -

@@ -149,5 +149,5 @@ def test_every_figure_of_the_run_reads_at_the_page_width_and_carries_its_alt_tex
     unsourced = [f.name for f, text in described.items() if not ("Data source: synthetic" in text or "Real SDO/HMI" in text)]
     assert not unsourced, unsourced  # every alt text says which data ran, as every caption does
     page = (index.parent / "notebooks" / "07_significance.html").read_text()
-    alts = re.findall(r'<img alt="([^"]+)" src="[^"]+\.png"', page)
+    alts = re.findall(r'<img alt="([^"]+)" src="[^"]*_images/[^"]+\.png"', page)  # the figures, not the launch logos
     assert alts and all("Data source: synthetic" in alt for alt in alts), alts[:3]

@@ -1,4 +1,4 @@
-"""The sweep's cost estimate: cells x epochs x batches x measured seconds per step, over the workers."""
+"""The run's cost estimate: every chapter, every cell of the sweep (baselines included), measured steps."""
 
 from __future__ import annotations
 
@@ -19,15 +19,46 @@ def test_training_sizes_come_from_a_finished_chapter_03_or_the_study(tmp_path):
     assert sizes == {"SHARP_ONLY": 3548.0, "FUSED_SMARP": 11396.0} and "Table 5" in origin
 
 
-def test_the_estimate_is_cells_times_steps_times_seconds_over_workers(monkeypatch):
-    params, _ = load_params("paper", ["workers=2", "datasets=[SHARP_ONLY, FUSED_SHARP]", "n_experiments=10"])
+@pytest.fixture
+def timed_by_hand(monkeypatch):
+    """The estimate's measurements replaced by round numbers, so its arithmetic can be checked."""
     monkeypatch.setattr(cost, "device", lambda: __import__("torch").device("cpu"))
     monkeypatch.setattr(cost, "seconds_per_step", lambda model, size, batch, cnn_channels=64: {"LSTM": 0.01, "CNN": 2.0}[model])
+    monkeypatch.setattr(cost, "start_seconds", lambda: 5.0)
+    monkeypatch.setattr(cost, "baseline_seconds", lambda model, n, size: 0.5)
+
+
+def test_the_estimate_counts_every_cell_of_the_sweep_and_every_chapter(timed_by_hand):
+    """smoke's sweep: 4 datasets x 2 experiments x (LSTM, CNN and six baselines) = 64 cells, not 16."""
+    params, _ = load_params("smoke")
     found = cost.estimate(params)
-    steps = (56 + 200) / 2 * 20  # ceil(3548 / 64) and ceil(12750 / 64) batches, 20 epochs
-    assert found.per_model["CNN"]["steps"] == steps
-    assert found.seconds == pytest.approx(20 * steps * (0.01 + 2.0) / 2)
-    assert "at most 14.3 h" in found.describe()  # 51,456 s and "CNN: 20 cells" in found.describe()
+    sweep = [p for p in found.parts if p.chapter == "06_stacking" and p.parallel]
+    assert sum(p.count for p in sweep) == 64 and all(p.count == 8 for p in sweep)
+    assert sorted(p.what for p in sweep) == sorted(["LSTM cell", "CNN cell", *(f"{b} cell" for b in params.baselines)])
+    assert list(found.chapter_seconds()) == [f"0{i}_{n}" for i, n in enumerate(
+        ["data", "fusion", "sampling", "lstm", "cnn", "stacking", "significance", "attribution", "operational"], 1)]
+    baselines = 48 * 0.5 / params.workers  # six baselines x 8 cells of 0.5 s, over smoke's 2 workers
+    assert found.chapter_seconds()["06_stacking"] > baselines + 5.0
+    assert "about" in found.describe() and "48 x" not in found.describe() and "8 x GB_IMAGE cell" in found.describe()
+
+
+def test_a_training_is_epochs_times_batches_times_a_step_plus_its_fixed_cost(timed_by_hand):
+    params, _ = load_params("paper", ["workers=2", "datasets=[SHARP_ONLY, FUSED_SHARP]", "n_experiments=10", "baselines=[]"])
+    found = cost.estimate(params)
+    (cnn,) = [p for p in found.parts if p.what == "CNN cell"]
+    batches = (56 + 200) / 2  # the mean of ceil(3548 / 64) and ceil(12750 / 64): the study's sizes (paper is jsoc)
+    assert cnn.count == 20 and cnn.parallel
+    assert cnn.at_most_each == pytest.approx(20 * (batches * 2.0) + 5.0 / cost.START_REFERENCE * cost.CELL_SECONDS, rel=0.01)
+    assert cnn.seconds_each == cnn.at_most_each  # 2 x patience 10 >= 20
+    (lstm,) = [p for p in found.parts if p.what == "LSTM cell"]
+    assert lstm.seconds_each < lstm.at_most_each  # 2 x patience 5 = 10 of 20 epochs expected
+    assert found.at_most >= found.seconds and "at most" in found.describe()
+
+
+def test_the_synthetic_worlds_training_sizes_scale_with_its_regions():
+    sizes, origin = cost.training_sizes(["SHARP_ONLY"], None, regions=170, source="synthetic")
+    assert sizes == {"SHARP_ONLY": pytest.approx(cost.SYNTHETIC_TRAIN_PER_REGION["SHARP_ONLY"] * 170)}
+    assert "170 regions" in origin
 
 
 def test_a_training_step_is_timed_on_this_machine():

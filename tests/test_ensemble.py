@@ -85,7 +85,7 @@ def test_the_sweep_groups_lstm_seeds_and_writes_every_cells_files(tmp_path):
     assert len(together.done) == len(alone.done) == 4
     for cell in todo:
         assert {p.name for p in cell.folder(tmp_path / "together").iterdir()} == {
-            "checkpoint.pt", "done.json", "history.csv", "metrics.json", "predictions.csv"}
+            "checkpoint.pt", "done.json", "history.csv", "metrics.json", "predictions.csv", "timing.json"}
     columns = ["dataset", "model", "seed", "ACC", "TSS", "AUC", "best_epoch", "epochs"]
     (a, pa), (b, pb) = collect(todo, tmp_path / "together"), collect(todo, tmp_path / "alone")
     pd.testing.assert_frame_equal(a[columns], b[columns])

@@ -15,7 +15,8 @@ CONDA_ONLY = {"python", "pip", "nodejs", "distributed"}  # distributed: PyPI's d
 
 def pypi_requirements(root) -> dict[str, SpecifierSet]:
     project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
-    lines = project["dependencies"] + project["optional-dependencies"]["test"]
+    extras = project["optional-dependencies"]
+    lines = project["dependencies"] + extras["test"] + extras["notebook"]
     return {CONDA_NAMES.get(r.name, r.name): r.specifier for r in map(Requirement, lines)}
 
 

@@ -54,7 +54,7 @@ def test_the_manifest_lists_every_file_the_chapter_wrote_with_its_size_and_sha25
     _, run_dir = finished
     listed = manifest(run_dir, "01_a")["artifacts"]
     on_disk = {p.relative_to(run_dir / "01_a").as_posix(): p for p in (run_dir / "01_a").rglob("*") if p.is_file()}
-    assert set(listed) == set(on_disk) - {"manifest.json", "chapter.log"}
+    assert set(listed) == set(on_disk) - {"manifest.json", "chapter.log", "kernel.log"}
     assert {"artifact.txt", "seeded.txt", "deep/table.csv", "01_a.ipynb"} <= set(listed)
     for name, entry in listed.items():
         assert entry == {"size": on_disk[name].stat().st_size, "sha256": hashlib.sha256(on_disk[name].read_bytes()).hexdigest()}
@@ -289,7 +289,7 @@ def test_a_book_is_never_built_from_a_damaged_run_and_knows_the_run_it_shows(fin
     run(tiny, run_dir, ["image_size=48"])  # 02_b re-made with another parameter: the book is now behind its run
     assert verify_book(book, run_dir, tiny.root) == [
         f"chapter 02_b: the book shows another state of it than the run folder holds now (rebuild: flarelib build "
-        f"--run-dir {run_dir})"]
+        f"--params {run_dir}/params.yaml --run-dir {run_dir})"]
 
 
 def test_unchanged_files_are_not_hashed_twice(finished, monkeypatch):

@@ -74,9 +74,15 @@ def test_only_reruns_one_chapter_from_earlier_artifacts(tiny, tmp_path):
     assert order(run_dir) == ["01_a", "02_b", "03_c", "02_b"]
 
 
-def test_only_without_the_prerequisites_says_which_chapter_is_missing(tiny, tmp_path):
-    with pytest.raises(RunError, match=r"03_c needs the artifacts of 01_a.*--from 01_a"):
-        run(tiny, tmp_path / "fresh", only=["03_c"])
+def test_only_on_a_fresh_folder_makes_the_chapters_it_reads_first(tiny, tmp_path):
+    assert run(tiny, tmp_path / "fresh", only=["03_c"]) == {"01_a": "ran", "03_c": "ran"}
+    assert order(tmp_path / "fresh") == ["01_a", "03_c"]  # not 02_b, which 03_c does not read
+
+
+def test_only_without_the_prerequisites_and_no_remake_names_the_chapter_and_its_command(tiny, tmp_path):
+    run_dir = tmp_path / "fresh"
+    with pytest.raises(RunError, match=rf"need 01_a.*--params {run_dir}/params.yaml --run-dir {run_dir} --from 01_a"):
+        run(tiny, run_dir, only=["03_c"], no_remake=True)
 
 
 def test_from_runs_a_chapter_and_all_after_it(tiny, tmp_path):

@@ -21,7 +21,7 @@ import nbformat
 import yaml
 
 from flarelib.compendium.paths import project_root
-from flarelib.compendium.integrity import HashCache, check, describe_faults, read_manifest
+from flarelib.compendium.integrity import HashCache, check, describe_faults, read_manifest, run_command
 from flarelib.compendium.keys import RunError
 from flarelib.compendium.toc import chapters
 from flarelib.compendium.verify import BOOK_RECORD, book_record
@@ -50,11 +50,17 @@ def mathjax_dir(root: Path) -> Path:
 
 
 def stage(run_dir: Path, root: Path, twin: TwinNote | None = None,
-          repository_url: str | None = None) -> Path:
+          repository_url: str | None = None, allow_stale: bool = False) -> Path:
     """Copy the book's sources and the run's executed chapters into `<run>/_book/`; in a site, each
     chapter opens with the note `twin` writes for it (a link to its twin in the other book), and the
-    launch buttons point to `repository_url`."""
+    launch buttons point to `repository_url` (default: `repository.url` of `_config.yml`). A stale
+    chapter is refused unless `allow_stale`, and its page then opens with a warning that says so."""
     _refuse_damaged(run_dir, root)
+    stale = stale_chapters(run_dir, root)
+    if stale and not allow_stale:
+        raise RunError(f"the run in {run_dir} has stale chapters, made before their notebook, parameters, the library "
+                       f"or a chapter they read changed: {', '.join(stale)}; make them current with: "
+                       f"{run_command(run_dir)} (or build anyway with --allow-stale: their pages then say so)")
     staging = run_dir / "_book"
     if staging.exists():
         shutil.rmtree(staging)
@@ -75,9 +81,10 @@ def stage(run_dir: Path, root: Path, twin: TwinNote | None = None,
             note = twin(spec.name, skipped=bool(manifest.get("skipped")))
             if note:
                 page.cells.insert(1, nbformat.v4.new_markdown_cell(note))
+        if spec.name in stale:
+            page.cells.insert(1, nbformat.v4.new_markdown_cell(stale_note(spec.name, run_dir, root)))
         nbformat.write(page, target)
-    if repository_url:
-        with_launch_buttons(staging / "_config.yml", repository_url)
+    with_launch_buttons(staging / "_config.yml", repository_url)
     with_world_beside_sun(staging / "book" / "synthetic-world.md", run_dir)
     with_findings(staging / "book" / "findings.md", run_dir)
     with_primer_figures(staging / "book" / "sun-primer.md", run_dir)
@@ -104,11 +111,26 @@ def _refuse_damaged(run_dir: Path, root: Path) -> None:
         if not manifest or manifest.get("status") != "ok" or not executed.exists():
             raise RunError(
                 f"chapter {spec.name} has not run successfully in {run_dir}, so the book cannot show it: "
-                f"run `flarelib run` first"
+                f"run it first ({run_command(run_dir)})"
             )
         faults += check(run_dir, spec.name, manifest, cache)
     if faults:
         raise RunError(f"the book is not built from a damaged run folder:\n{describe_faults(faults, run_dir)}")
+
+
+def stale_chapters(run_dir: Path, root: Path) -> list[str]:
+    """The chapters of a run that `flarelib verify` calls stale."""
+    from flarelib.compendium.verify import verify_run
+
+    return [state.name for state in verify_run(run_dir, root) if state.state == "stale"]
+
+
+def stale_note(chapter: str, run_dir: Path, root: Path) -> str:
+    """The warning that opens a stale chapter's page in a book built with `--allow-stale`."""
+    shown = os.path.relpath(run_dir, root) if Path(run_dir).resolve().is_relative_to(Path(root).resolve()) else run_dir.name
+    return (f"```{{warning}}\nThis page is stale: chapter {chapter} ran before its notebook, its parameters, the "
+            f"library or a chapter it reads changed, so its numbers may not be what the run gives now. "
+            f"`{run_command(Path(shown))}` makes it current.\n```")
 
 
 WORLD_FIGURES = ("world_beside_sun", "world_positives_per_region")
@@ -218,17 +240,37 @@ def for_the_page(nb, run_dir: Path, root: Path):
     return nb
 
 
-def with_launch_buttons(config: Path, repository_url: str, branch: str = "main") -> None:
-    """Launch buttons (Binder builds the environment from `environment.yml`) and a link to the source."""
+def repository(root: Path | None = None) -> dict[str, str]:
+    """The project's public repository: `repository.url` and `repository.branch` of `_config.yml`, the one
+    setting the book's launch buttons (Binder, Colab), its source link, `flarelib build` and `flarelib site`
+    read; `FLARELIB_REPOSITORY_URL` overrides the address (the publishing workflow sets it to the
+    repository it runs in)."""
+    settings = yaml.safe_load(((root or project_root()) / "_config.yml").read_text())
+    found = settings.get("repository") or {}
+    url = os.environ.get("FLARELIB_REPOSITORY_URL") or found.get("url")
+    if not url:
+        raise RunError("_config.yml names no repository.url: the launch buttons need the project's public repository")
+    return {"url": url, "branch": found.get("branch", "main")}
+
+
+def with_launch_buttons(config: Path, repository_url: str | None = None) -> None:
+    """Launch buttons (Binder builds the environment from `environment.yml` and runs `postBuild`; Colab
+    opens the notebook, whose first cell installs the compendium) and a link to the source, for the
+    repository of `_config.yml` or `repository_url`."""
     settings = yaml.safe_load(config.read_text())
-    settings["repository"] = {"url": repository_url, "branch": branch}
+    found = repository(config.parent)
+    url = repository_url or found["url"]
+    settings["repository"] = {"url": url, "branch": found["branch"]}
     settings["html"]["use_repository_button"] = True
-    settings["launch_buttons"].update(binderhub_url="https://mybinder.org", notebook_interface="classic")
+    # sphinx-thebe writes its settings into every page even with Thebe off, naming its own example
+    # repository unless told: the same repository, so nothing on a page points elsewhere
+    sphinx = settings.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx["thebe_config"] = {"repository_url": url, "repository_branch": found["branch"]}
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
 
 
 def build_book(run_dir: Path, root: Path | None = None, output: Path | None = None, strict: bool = True,
-               twin: TwinNote | None = None, repository_url: str | None = None) -> Path:
+               twin: TwinNote | None = None, repository_url: str | None = None, allow_stale: bool = False) -> Path:
     """Build `<output>/_build/html` from the run's executed notebooks; return its index.html.
 
     Parameters
@@ -240,11 +282,12 @@ def build_book(run_dir: Path, root: Path | None = None, output: Path | None = No
     twin : in a site, the note that opens each chapter page, from the chapter's name and whether it
         was skipped (`flarelib.compendium.site` links it to its twin; the site builds on the book,
         never the other way).
-    repository_url : the project's public repository, for the launch buttons.
+    repository_url : the project's public repository, for the launch buttons (default: `_config.yml`'s).
+    allow_stale : build from stale chapters too (their pages say so) instead of refusing.
     """
     root = root or project_root()
     output = output or root
-    staging = stage(run_dir, root, twin, repository_url)
+    staging = stage(run_dir, root, twin, repository_url, allow_stale)
     command = [
         sys.executable,
         "-c",

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from flarelib.compendium.integrity import LIBRARY_LOG, checked_input
+from flarelib.compendium.integrity import LIBRARY_LOG, checked_input, run_command
 from flarelib.compendium.paths import resolve
 from flarelib.sources.files import atomic_path, write_text
 
@@ -121,8 +121,8 @@ class Chapter:
         if not source.exists():
             raise MissingArtifact(
                 f"chapter {self.name} needs {source}, which chapter {chapter} has not written in "
-                f"{self.run_dir}: run it first (flarelib run --only {chapter}) or run the book from it "
-                f"(flarelib run --from {chapter})"
+                f"{self.run_dir}: run the chapters up to this one "
+                f"({run_command(self.run_dir, '--only', chapter, self.name)})"
             )
         checked_input(self.run_dir, chapter, filename, f"chapter {self.name}")
         return source

@@ -17,7 +17,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flarelib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run_options = argparse.ArgumentParser(add_help=False)
-    run_options.add_argument("--params", default="demo", help="parameter set: a name in params/ or a YAML path")
+    run_options.add_argument("--params", default=None,
+                             help="parameter set: a name in params/ or a YAML path (default: the params.yaml of "
+                                  "--run-dir when it holds a run, else demo)")
     run_options.add_argument("-p", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                              help="override one parameter (repeatable); the value is read as YAML")
     run_options.add_argument("--run-dir", help="run folder (default: runs/<parameter set name>)")
@@ -29,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="stop at a damaged or missing artifact (naming it) instead of re-making its chapter")
     build = argparse.ArgumentParser(add_help=False)
     build.add_argument("--no-strict", action="store_true", help="let Sphinx warnings pass")
+    build.add_argument("--allow-stale", action="store_true",
+                       help="build from stale chapters too (their pages say they are stale) instead of refusing")
     commands.add_parser("book", parents=[run_options, execute, build], help="run the chapters, then build the HTML book")
     commands.add_parser("run", parents=[run_options, execute], help="run the chapters into the run folder")
     commands.add_parser("build", parents=[run_options, build], help="build the HTML book from a finished run")
@@ -40,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="time a training step of each model here and estimate the sweep's cost")
     site = commands.add_parser("site", help="both books (archive and demo) and a landing page in _build/site/")
     site.add_argument("--sets", nargs="+", default=["archive", "demo"], metavar="SET", help="the books (default: archive demo)")
-    site.add_argument("--repository-url", default=os.environ.get("FLARELIB_REPOSITORY_URL"),
-                      help="the public repository, for the Binder launch buttons (default: FLARELIB_REPOSITORY_URL)")
+    site.add_argument("--repository-url", default=None,
+                      help="the public repository, for the launch buttons (default: FLARELIB_REPOSITORY_URL, "
+                           "else repository.url of _config.yml)")
     site.add_argument("--no-run", action="store_true", help="build from the run folders as they are")
     site.add_argument("--teaching", default="demo", metavar="SET",
                       help="the teaching world's parameter set (demo: 3 experiments; teach: the study's 10)")
@@ -105,14 +110,51 @@ def _cutout(args: argparse.Namespace) -> int:
 COSTLY = {"paper"}  # parameter sets whose cost is estimated before they run
 
 
+class UsageError(ValueError):
+    """A command that cannot start as given (its run folder, its parameters): one line, exit 2."""
+
+
 def _run_dir(args: argparse.Namespace, params_file: Path) -> Path:
-    return resolve(args.run_dir) if args.run_dir else project_root() / "runs" / params_file.stem
+    """`--run-dir`, else the folder of a run's own `params.yaml` (the file every hint names), else
+    runs/<parameter set name>."""
+    if args.run_dir:
+        return resolve(args.run_dir)
+    if params_file.name == "params.yaml":
+        return params_file.resolve().parent
+    return project_root() / "runs" / params_file.stem
+
+
+def _params_of(args: argparse.Namespace) -> str | Path:
+    """`--params`, else the parameters of the run in `--run-dir` (so a run is never re-made, checked or
+    built with the default set's values), else demo."""
+    if args.params:
+        return args.params
+    if args.run_dir and (resolve(args.run_dir) / "params.yaml").is_file():
+        return resolve(args.run_dir) / "params.yaml"
+    return "demo"
+
+
+def check_run_dir(run_dir: Path, writing: bool) -> None:
+    """A run folder that is a file, or one this user cannot write to (when the command writes):
+    UsageError naming the folder and what to do, before anything starts."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"the run folder {run_dir} is a file, not a folder: remove it or give another --run-dir")
+    if not writing:
+        return
+    existing = next(folder for folder in (run_dir, *run_dir.parents) if folder.exists())
+    if not existing.is_dir():
+        raise UsageError(f"cannot make the run folder {run_dir}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = f"the run folder {run_dir}" if existing == run_dir else f"{existing}, where the run folder {run_dir} would go,"
+        raise UsageError(f"cannot write in {what} (permission denied): give a --run-dir you can write to, "
+                         "or copy the run there (flarelib verify reads a read-only run)")
 
 
 def _verify(args: argparse.Namespace, run_dir: Path) -> int:
     """`flarelib verify`: exit 1 when any chapter is not sound or the book is not the run's."""
     from flarelib.compendium.verify import report, verify_book, verify_run
 
+    check_run_dir(run_dir, writing=False)
     print(f"run folder: {run_dir}")
     book = verify_book(resolve(args.book), run_dir) if args.book else None
     text, sound = report(verify_run(run_dir), book)
@@ -121,6 +163,15 @@ def _verify(args: argparse.Namespace, run_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The console script; Ctrl-C anywhere ends it with one line (and, for a run, how to resume)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted.", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "site":
         from flarelib.compendium.site import make_site
@@ -139,9 +190,11 @@ def main(argv: list[str] | None = None) -> int:
         except (FileNotFoundError, ValueError, KeyError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
+    run_dir = None
     try:
-        params, params_file = load_params(args.params, args.overrides)
+        params, params_file = load_params(_params_of(args), args.overrides)
         run_dir = _run_dir(args, params_file)
+        check_run_dir(run_dir, writing=args.command in {"book", "run", "build"})
         if args.command == "verify":
             return _verify(args, run_dir)
         if args.command == "params":
@@ -166,10 +219,30 @@ def main(argv: list[str] | None = None) -> int:
             from flarelib.compendium.book import build_book
 
             print("Building the HTML book with Jupyter Book ...")
-            index = build_book(run_dir, strict=not args.no_strict)
+            index = build_book(run_dir, strict=not args.no_strict, allow_stale=args.allow_stale)
             print(f"Book: {index}")
         print(f"Finished in {time.perf_counter() - began:.1f} s")
         return 0
-    except (ParamsError, RunError, FileNotFoundError) as error:
+    except KeyboardInterrupt:
+        print(interrupted(run_dir if args.command in {"book", "run"} else None), file=sys.stderr)
+        return 130
+    except (ParamsError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2 if isinstance(error, ParamsError) else 1
+        return 2
+    except (RunError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # the run folder became unwritable, a disk filled up: one line, not a traceback
+        print(f"error: {error.strerror or error}: {error.filename or ''} (the run can be resumed once this is "
+              "fixed: run the same command again)", file=sys.stderr)
+        return 2
+
+
+def interrupted(run_dir: Path | None) -> str:
+    """The one line Ctrl-C ends a command with: what is kept and the command that resumes the run."""
+    if run_dir is None or not (run_dir / "params.yaml").is_file():
+        return "interrupted."
+    from flarelib.compendium.integrity import run_command
+
+    return (f"interrupted: the finished chapters (and a sweep's finished cells) are kept; resume with: "
+            f"{run_command(run_dir)}")

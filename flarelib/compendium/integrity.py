@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from flarelib.compendium.progress import PROGRESS_FILE
-from flarelib.sources.files import is_partial, sha256_of, write_text, written_fault
+from flarelib.sources.files import TIMING_FILE, is_partial, sha256_of, write_text, written_fault
 
 MANIFEST = "manifest.json"
 CHAPTER_LOG = "chapter.log"  # what the chapter printed, as it ran
 LIBRARY_LOG = "library.log"  # libraries' warnings (flarelib.compendium.chapter)
-NOT_ARTIFACTS = {MANIFEST, CHAPTER_LOG, PROGRESS_FILE, LIBRARY_LOG}
+KERNEL_LOG = "kernel.log"  # the kernel process's own stderr (flarelib.compendium.runner)
+NOT_ARTIFACTS = {MANIFEST, CHAPTER_LOG, PROGRESS_FILE, LIBRARY_LOG, KERNEL_LOG}
 HASH_CACHE = ".artifact-hashes.json"  # in the run folder: path -> (size, mtime, ctime, inode, sha256)
 
 
@@ -56,10 +57,13 @@ class Fault:
 
 
 class HashCache:
-    """SHA-256 of the run's files, re-computed only for a file whose stat has changed."""
+    """SHA-256 of the run's files, re-computed only for a file whose stat has changed. With
+    `persist=False` it reads the run's record but never writes it (`flarelib verify` leaves the folder
+    it checks as it found it, and works on a read-only one)."""
 
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, persist: bool = True):
         self.run_dir = Path(run_dir)
+        self.persist = persist
         self.file = self.run_dir / HASH_CACHE
         try:
             self.known: dict[str, list] = json.loads(self.file.read_text())
@@ -80,14 +84,15 @@ class HashCache:
         return digest
 
     def save(self) -> None:
-        if self.changed and self.run_dir.is_dir():
+        if self.persist and self.changed and self.run_dir.is_dir():
             write_text(self.file, json.dumps(self.known) + "\n")
             self.changed = False
 
 
 def artifact_files(folder: Path) -> list[Path]:
-    """Every file a chapter wrote in its folder: not its logs, its manifest or an unfinished write."""
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not is_partial(p)
+    """Every file a chapter wrote in its folder: not its logs, its manifest, an unfinished write or a
+    timing (`TIMING_FILE`, at any depth: seconds differ from run to run, results must not)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not is_partial(p) and p.name != TIMING_FILE
                   and not (p.parent == folder and p.name in NOT_ARTIFACTS))
 
 
@@ -172,9 +177,15 @@ def _digest(listed: dict[str, dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(sorted((k, v["sha256"]) for k, v in listed.items())).encode()).hexdigest()
 
 
+def run_command(run_dir: Path, *options: str) -> str:
+    """`flarelib run` on a run folder with the run's own parameters (its `params.yaml`), never the
+    default set's: every hint the compendium prints is this, so following one re-makes the same run."""
+    return " ".join(["flarelib run --params", str(Path(run_dir) / "params.yaml"), "--run-dir", str(run_dir), *options])
+
+
 def remake_command(run_dir: Path, chapter: str) -> str:
     """The command that re-makes one chapter of a run folder from its own parameters."""
-    return f"flarelib run --params {Path(run_dir) / 'params.yaml'} --run-dir {run_dir} --only {chapter} --force"
+    return run_command(run_dir, "--only", chapter, "--force")
 
 
 def describe_faults(faults: list[Fault], run_dir: Path) -> str:

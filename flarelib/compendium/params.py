@@ -187,13 +187,17 @@ def params_dir() -> Path:
 
 
 def resolve_params_file(name_or_path: str | Path) -> Path:
-    """`demo` -> params/demo.yaml; an existing path is taken as it is."""
+    """`demo` -> params/demo.yaml; an existing path is taken as it is; anything else is an error
+    that lists the known sets."""
     path = Path(name_or_path)
-    if path.suffix in {".yaml", ".yml"} or path.exists():
+    if path.is_file():
         return path
+    known = ", ".join(sorted(p.stem for p in params_dir().glob("*.yaml")))
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        raise ParamsError(f"no parameter file {str(name_or_path)!r} (a set in params/ is named without .yaml: "
+                          f"{known}; or give the path of a YAML file)")
     candidate = params_dir() / f"{name_or_path}.yaml"
     if not candidate.exists():
-        known = ", ".join(sorted(p.stem for p in params_dir().glob("*.yaml")))
         raise ParamsError(f"no parameter set named {name_or_path!r} (known: {known})")
     return candidate
 
@@ -232,6 +236,9 @@ def _describe(error: ValidationError, where: str) -> str:
             close = difflib.get_close_matches(str(item["loc"][0]), Params.model_fields, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             lines.append(f"{where}: unknown key {key!r}{hint}")
+        elif item["type"] == "tuple_type":
+            lines.append(f"{where}: key {key!r} takes a list, not one value: write {key}=[{item.get('input')}] "
+                         f"on the command line, `{key}: [{item.get('input')}]` in a file (got {item.get('input')!r})")
         else:
             lines.append(f"{where}: key {key!r}: {item['msg'].removeprefix('Value error, ')} (got {item.get('input')!r})")
     return "\n".join(lines)

@@ -14,13 +14,15 @@ same key, so a sweep's finished cells are not trained again.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import nbformat
 import papermill
@@ -29,6 +31,7 @@ from papermill.exceptions import PapermillExecutionError
 
 from flarelib.compendium.integrity import (
     CHAPTER_LOG,
+    KERNEL_LOG,
     MANIFEST,
     Fault,
     HashCache,
@@ -36,6 +39,7 @@ from flarelib.compendium.integrity import (
     describe_faults,
     inventory,
     read_manifest,
+    run_command,
 )
 from flarelib.compendium.keys import (
     RunError,
@@ -55,6 +59,7 @@ from flarelib.compendium.toc import ChapterSpec, chapters
 from flarelib.sources.files import atomic_path, is_partial, write_text
 
 KERNEL_NAME = "flare-compendium"
+RUNNER_ENV = "FLARELIB_RUNNER"  # "1" in the kernels the runner starts (flarelib.compendium.notebook reads it)
 
 Log = Callable[[str], None]
 
@@ -131,9 +136,16 @@ def select(specs: list[ChapterSpec], only: list[str] | None, start: str | None) 
 
 
 def write_run_files(run_dir: Path, params: Params, params_file: Path) -> None:
-    """The resolved parameters of the run, for the reader and for re-running it."""
+    """The resolved parameters of the run, for the reader and for re-running it (`--params
+    RUN/params.yaml`, as every hint says: a run re-made from its own file keeps the name of the set
+    it was first resolved from)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    header = f"# Resolved from {params_file.name} at {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n"
+    origin = params_file.name
+    if origin == "params.yaml" and Path(params_file).is_file():
+        first = Path(params_file).read_text().partition("\n")[0]
+        if first.startswith("# Resolved from ") and " at " in first:
+            origin = first.removeprefix("# Resolved from ").rpartition(" at ")[0]
+    header = f"# Resolved from {origin} at {datetime.now(timezone.utc).isoformat(timespec='seconds')}\n"
     (run_dir / "params.yaml").write_text(header + yaml.safe_dump(to_plain(params), sort_keys=False))
 
 
@@ -187,13 +199,18 @@ def _run_selected(specs: list[ChapterSpec], selected: list[str], params: Params,
         manifest = read_manifest(run_dir, spec.name)
         remake = False
         if spec.name not in selected:
-            if not manifest or manifest.get("status") != "ok":
-                continue  # a chapter that needs it says so (_upstream_key)
+            finished = bool(manifest) and manifest.get("status") == "ok"
+            if not finished and spec.name not in upstream_of_selected:
+                continue
             faults = check(run_dir, spec.name, manifest, cache) if spec.name in upstream_of_selected else []
-            if not faults:
+            if finished and not faults:
                 ids[spec.name] = upstream_id(manifest)
                 continue
-            _refuse_or_say(faults, run_dir, no_remake, log, f"{spec.name} (needed by the chapters you chose)")
+            counter = f"{spec.name} (needed by the chapters you chose)"
+            if finished:
+                _refuse_or_say(faults, run_dir, no_remake, log, counter)
+            else:
+                _make_missing(spec.name, run_dir, no_remake, log, counter)
             remake = True
         upstream = {name: _upstream_key(name, ids, run_dir, spec.name) for name in needs(spec, earlier)}
         injected = injected_parameters(spec, plain, run_dir)
@@ -229,6 +246,15 @@ def _refuse_or_say(faults: list[Fault], run_dir: Path, no_remake: bool, log: Log
     log(f"{counter}: its artifacts are not as it wrote them, so it runs again:\n{lines}")
 
 
+def _make_missing(name: str, run_dir: Path, no_remake: bool, log: Log, counter: str) -> None:
+    """A chapter the chosen ones read that has not finished here: stop naming it (`no_remake`), or
+    say that it runs first, so `--only` works on a fresh run folder."""
+    if no_remake:
+        raise RunError(f"the chapters you chose need {name}, which has not run successfully in {run_dir} "
+                       f"(--no-remake: nothing was made): run it first ({run_command(run_dir, '--from', name)})")
+    log(f"{counter}: it has not run in this folder, so it runs first")
+
+
 def _write_skipped(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Path, missing: list[str],
                    source: str, cache: HashCache) -> float:
     """A chapter the source cannot feed becomes a page that says so: its title and introduction, a
@@ -258,7 +284,7 @@ def _upstream_key(name: str, ids: dict[str, str], run_dir: Path, requester: str)
         return ids[name]
     raise RunError(
         f"chapter {requester} needs the artifacts of {name}, which has not run successfully in "
-        f"{run_dir}: run it first (flarelib run --from {name})"
+        f"{run_dir}: run it first ({run_command(run_dir, '--from', name)})"
     )
 
 
@@ -280,7 +306,8 @@ def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Pat
     _write_manifest(folder, manifest, time.perf_counter())  # a killed run leaves this: the next one resumes
     began = time.perf_counter()
     try:
-        with open(folder / CHAPTER_LOG, "w", encoding="utf-8") as output, follow(folder / PROGRESS_FILE, log):
+        with (open(folder / CHAPTER_LOG, "w", encoding="utf-8") as output, follow(folder / PROGRESS_FILE, log),
+              _kernels_know_the_runner()):
             papermill.execute_notebook(
                 str(spec.notebook),
                 str(executed),
@@ -288,12 +315,15 @@ def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Pat
                 kernel_name=kernel,
                 cwd=str(root),
                 progress_bar=False,
+                kernel_manager_class=kernel_manager_logging_to(folder / KERNEL_LOG),
                 stdout_file=output,
                 stderr_file=output,
             )
     except PapermillExecutionError as error:
         manifest.update(status="failed", error=f"{error.ename}: {error.evalue}", cell_index=error.cell_index)
         _write_manifest(folder, manifest, began)
+        if error.ename == "KeyboardInterrupt":  # Ctrl-C reached the kernel first: the run was interrupted
+            raise KeyboardInterrupt from None
         raise RunError(_failure_message(spec.name, error, executed, run_dir)) from None
     except Exception as error:  # the kernel died or could not start: still name the chapter
         manifest.update(status="failed", error=f"{type(error).__name__}: {error}")
@@ -303,6 +333,37 @@ def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Pat
     manifest.update(status="ok", artifacts=inventory(folder, cache))
     cache.save()
     return _write_manifest(folder, manifest, began)
+
+
+def kernel_manager_logging_to(path: Path) -> type:
+    """A kernel manager whose kernel writes its own stderr (not the chapter's: that is in the notebook and
+    chapter.log) to `path`. A kernel shut down under a running cell, as Ctrl-C on `flarelib run` does,
+    logs its closed sockets there, not as twenty lines of zmq internals after the runner's one line
+    saying how to resume."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class KernelLoggingToFile(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            with open(path, "ab") as stderr:
+                kw["stderr"] = stderr
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return KernelLoggingToFile
+
+
+@contextmanager
+def _kernels_know_the_runner() -> Iterator[None]:
+    """The kernels started meanwhile see `RUNNER_ENV`, so a chapter's `flarelib.use_run` leaves the
+    injected parameters alone (`flarelib.compendium.notebook`)."""
+    before = os.environ.get(RUNNER_ENV)
+    os.environ[RUNNER_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(RUNNER_ENV, None)
+        else:
+            os.environ[RUNNER_ENV] = before
 
 
 def _prepare(folder: Path, key: str, log: Log) -> None:

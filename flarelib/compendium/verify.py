@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from flarelib.compendium.integrity import HashCache, check, describe_faults, full_digest, read_manifest
+from flarelib.compendium.integrity import HashCache, check, describe_faults, full_digest, read_manifest, run_command
 from flarelib.compendium.keys import RunError, chapter_key, injected_parameters, library_digest, needs, upstream_id
 from flarelib.compendium.paths import project_root
 from flarelib.compendium.toc import chapters
@@ -37,12 +37,12 @@ def verify_run(run_dir: Path, root: Path | None = None) -> list[ChapterState]:
     run_dir = Path(run_dir)
     params_file = run_dir / "params.yaml"
     plain = yaml.safe_load(params_file.read_text()) if params_file.is_file() else None
-    library, cache, ids, states = library_digest(), HashCache(run_dir), {}, []
+    library, cache, ids, states = library_digest(), HashCache(run_dir, persist=False), {}, []  # writes nothing here
     specs = chapters(root)
     for index, spec in enumerate(specs):
         manifest = read_manifest(run_dir, spec.name)
         if not manifest or manifest.get("status") != "ok":
-            states.append(ChapterState(spec.name, "missing", [_why_missing(manifest)]))
+            states.append(ChapterState(spec.name, "missing", [_why_missing(manifest, run_dir, spec.name)]))
             continue
         ids[spec.name] = upstream_id(manifest)
         faults = check(run_dir, spec.name, manifest, cache)
@@ -56,7 +56,10 @@ def verify_run(run_dir: Path, root: Path | None = None) -> list[ChapterState]:
     return states
 
 
-def _why_missing(manifest: dict | None) -> str:
+def _why_missing(manifest: dict | None, run_dir: Path, name: str) -> str:
+    if not manifest and (run_dir / name / "record.json").is_file():
+        return (f"it ran here as a notebook, outside flarelib run, so no manifest vouches for its files: "
+                f"{run_command(run_dir, '--only', name)} makes it a chapter of the run")
     if not manifest:
         return "it has not run in this folder"
     if manifest.get("status") == "failed":
@@ -78,7 +81,7 @@ def _staleness(spec, earlier: list[str], manifest: dict, plain: dict | None, ids
         return ChapterState(spec.name, "stale", [str(error)])
     if key != manifest.get("key"):
         return ChapterState(spec.name, "stale", ["its notebook, parameters, the library or a chapter it reads changed "
-                                                 f"since it ran: re-run it (flarelib run --run-dir {run_dir})"])
+                                                 f"since it ran: re-run it ({run_command(run_dir)})"])
     return ChapterState(spec.name, "sound", [f"{len(manifest.get('artifacts', {}))} files"])
 
 
@@ -99,7 +102,7 @@ def verify_book(book: Path, run_dir: Path, root: Path | None = None) -> list[str
     if Path(built["run_dir"]) != Path(now["run_dir"]):
         return [f"the book was built from {built['run_dir']}, not from {now['run_dir']}"]
     return [f"chapter {name}: the book shows another state of it than the run folder holds now (rebuild: "
-            f"flarelib build --run-dir {run_dir})" for name, digest in now["chapters"].items()
+            f"flarelib build --params {Path(run_dir) / 'params.yaml'} --run-dir {run_dir})" for name, digest in now["chapters"].items()
             if built["chapters"].get(name) != digest]
 
 

@@ -18,6 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 PARTIAL = ".partial-"  # the mark of a temporary name: `.<stem>.partial-<token><suffix>`
+# How long something took, beside what it made: never hashed as an artifact (a run's integrity and a
+# chapter's key), so a re-run with the same parameters, which takes other seconds, makes nothing stale.
+TIMING_FILE = "timing.json"
 
 
 def is_partial(path: Path) -> bool:
