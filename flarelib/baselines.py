@@ -40,6 +40,7 @@ KEYWORD_BASELINES = ("LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY")
 IMAGE_BASELINES = ("GB_IMAGE",)
 PERSISTENCE_BASELINES = ("PERSIST_ANY", "PERSIST_STRONG", "PERSIST_PROB")
 HISTORY_BASELINES = (*PERSISTENCE_BASELINES, "LR_LAST_HISTORY")  # these read the flare history of the dataset file
+RULES = ("CLIM", "PERSIST_ANY", "PERSIST_STRONG")  # nothing is fitted: a rate or a rule
 STRONG_GAUSS = 150.0  # a strong-field pixel, as R's inversion lines take it (Schrijver 2007)
 IMAGE_STATISTICS = ["mean |B|", "gradient p50", "gradient p90", "gradient p99", "gradient max", "strong pixels",
                     "positive regions", "negative regions", "largest positive", "largest negative", "R"]

@@ -29,17 +29,18 @@ def timed_by_hand(monkeypatch):
 
 
 def test_the_estimate_counts_every_cell_of_the_sweep_and_every_chapter(timed_by_hand):
-    """smoke's sweep: 4 datasets x 2 experiments x (LSTM, CNN and six baselines) = 64 cells, not 16."""
+    """smoke's sweep: 4 datasets x 2 experiments x (LSTM, CNN and ten baselines) = 96 cells, not 16."""
     params, _ = load_params("smoke")
+    assert len(params.baselines) == 10
     found = cost.estimate(params)
     sweep = [p for p in found.parts if p.chapter == "06_stacking" and p.parallel]
-    assert sum(p.count for p in sweep) == 64 and all(p.count == 8 for p in sweep)
+    assert sum(p.count for p in sweep) == 96 and all(p.count == 8 for p in sweep)
     assert sorted(p.what for p in sweep) == sorted(["LSTM cell", "CNN cell", *(f"{b} cell" for b in params.baselines)])
     assert list(found.chapter_seconds()) == [f"0{i}_{n}" for i, n in enumerate(
         ["data", "fusion", "sampling", "lstm", "cnn", "stacking", "significance", "attribution", "operational"], 1)]
-    baselines = 48 * 0.5 / params.workers  # six baselines x 8 cells of 0.5 s, over smoke's 2 workers
+    baselines = 80 * 0.5 / params.workers  # ten baselines x 8 cells of 0.5 s, over smoke's 2 workers
     assert found.chapter_seconds()["06_stacking"] > baselines + 5.0
-    assert "about" in found.describe() and "48 x" not in found.describe() and "8 x GB_IMAGE cell" in found.describe()
+    assert "about" in found.describe() and "80 x" not in found.describe() and "8 x GB_IMAGE cell" in found.describe()
 
 
 def test_a_training_is_epochs_times_batches_times_a_step_plus_its_fixed_cost(timed_by_hand):
@@ -73,3 +74,12 @@ def test_mean_seconds_warms_up_once_then_averages_the_timed_calls(monkeypatch):
     seconds = cost.mean_seconds(lambda: calls.append(1), 3, synchronize=lambda: waits.append(len(calls)))
     assert len(calls) == 4 and waits == [1, 4]
     assert seconds == pytest.approx(2.0)
+
+
+def test_every_baseline_can_be_timed():
+    """The estimate times each baseline by fitting it once; a rule (climatology, persistence) fits nothing."""
+    from flarelib.baselines import BASELINES, RULES
+
+    for model in BASELINES:
+        seconds = cost.baseline_seconds(model, 200, 32)
+        assert seconds >= 0.0 and (seconds == 0.0) == (model in RULES), model

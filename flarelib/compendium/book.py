@@ -54,7 +54,16 @@ def stage(run_dir: Path, root: Path, twin: TwinNote | None = None,
     """Copy the book's sources and the run's executed chapters into `<run>/_book/`; in a site, each
     chapter opens with the note `twin` writes for it (a link to its twin in the other book), and the
     launch buttons point to `repository_url` (default: `repository.url` of `_config.yml`). A stale
-    chapter is refused unless `allow_stale`, and its page then opens with a warning that says so."""
+    chapter is refused unless `allow_stale`, and its page then opens with a warning that says so.
+
+    Parameters
+    ----------
+    run_dir : the run whose executed chapters make the book.
+    root : the project's root (the book's sources).
+    twin : writes the note that opens each chapter's page in a site (None: no note).
+    repository_url : the launch buttons' repository.
+    allow_stale : build even with stale chapters, saying so on their pages.
+    """
     _refuse_damaged(run_dir, root)
     stale = stale_chapters(run_dir, root)
     if stale and not allow_stale:

@@ -195,7 +195,7 @@ def baseline_seconds(model: str, n_train: float, image_size: int, repeats: int =
     width = {"LAST": 4, "SUMMARY": 12, "IMAGE": len(baselines.IMAGE_STATISTICS)}.get(model.split("_", 1)[-1], 4)
     x, y = rng.normal(size=(n, width)), rng.integers(0, 2, n)
     with threadpool_limits(1):
-        fitted = 0.0 if model == "CLIM" else mean_seconds(lambda: baselines.estimator(model, 0).fit(x, y), repeats)
+        fitted = 0.0 if model in baselines.RULES else mean_seconds(lambda: baselines.estimator(model, 0).fit(x, y), repeats)
         images = 0.0
         if model == "GB_IMAGE":
             sample = rng.normal(0, 300, (4, image_size, image_size))
@@ -230,6 +230,16 @@ def estimate(params, table5: Path | None = None) -> CostEstimate:
     scale = regions if params.source == "synthetic" else 0
 
     def train(chapter: str, what: str, count: int, model: str, n: float, parallel: bool = False) -> Part:
+        """One training's expected and longest time, `count` times (in parallel on the workers or not).
+
+        Parameters
+        ----------
+        chapter, what : where it runs, and what it trains.
+        count : how many of it.
+        model : "LSTM" or "CNN".
+        n : its training windows.
+        parallel : spread over the sweep's workers.
+        """
         return Part(chapter, what, count, _training(model, n, params, step, False, speed),
                     _training(model, n, params, step, True, speed), parallel)
 
@@ -243,6 +253,9 @@ def estimate(params, table5: Path | None = None) -> CostEstimate:
     fitted = {b: baseline_seconds(b, mean_size, params.image_size) + speed * CELL_SECONDS / 2
               for b in params.baselines if images or b != "GB_IMAGE"}
     parts += [Part("06_stacking", f"{b} cell", cells, seconds, seconds, True) for b, seconds in fitted.items()]
+    if params.compare_labels:  # the other label set's baselines too (chapter 06 fits them for Table 6 both ways)
+        parts += [Part("06_stacking", f"{b} cell, other labels", cells, seconds, seconds, True)
+                  for b, seconds in fitted.items()]
     parts.append(Part("06_stacking", "workers starting", 1, speed * CLUSTER_SECONDS + start, speed * CLUSTER_SECONDS + start))
     parts.append(train("04_lstm", "LSTM", 1, "LSTM", one))
     if images:

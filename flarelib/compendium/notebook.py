@@ -33,13 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, MutableMapping
 
+from flarelib.compendium.kernel import RUNNER_ENV
 from flarelib.compendium.paths import project_root, resolve
 
 if TYPE_CHECKING:  # imported where used: `import flarelib` stays light (papermill, pydantic) for every kernel
     from flarelib.compendium.params import Params
     from flarelib.compendium.toc import ChapterSpec
 
-RUNNER_ENV = "FLARELIB_RUNNER"  # "1" in the kernels the runner starts (runner.RUNNER_ENV, the same)
 RUN_DIR_ENV = "FLARELIB_RUN_DIR"  # the run folder of a notebook not given one (Binder's `start` sets it)
 DEFAULT_SET = "demo"  # the chapters' parameters cells hold its values
 

@@ -14,15 +14,12 @@ same key, so a sweep's finished cells are not trained again.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import nbformat
 import papermill
@@ -55,11 +52,10 @@ from flarelib.compendium.lock import FolderInUse, RunLock
 from flarelib.compendium.params import Params, to_plain
 from flarelib.compendium.paths import project_root
 from flarelib.compendium.progress import PROGRESS_FILE, follow
+from flarelib.compendium.kernel import ensure_kernel, kernel_manager_logging_to, kernels_know_the_runner
 from flarelib.compendium.toc import ChapterSpec, chapters
 from flarelib.sources.files import atomic_path, is_partial, write_text
 
-KERNEL_NAME = "flare-compendium"
-RUNNER_ENV = "FLARELIB_RUNNER"  # "1" in the kernels the runner starts (flarelib.compendium.notebook reads it)
 
 Log = Callable[[str], None]
 
@@ -70,34 +66,6 @@ class ChapterResult:
     status: str  # "ran" | "skipped"
     seconds: float
     key: str
-
-
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # chapters' own output is kept; kernel chatter is not
-
-
-def ensure_kernel() -> str:
-    """Register a Jupyter kernel for this interpreter in its own prefix, so papermill runs the
-    chapters in the environment that holds flarelib whatever other `python3` kernels exist."""
-    import tempfile
-
-    from ipykernel.kernelspec import write_kernel_spec
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    manager = KernelSpecManager()
-    try:
-        spec = manager.get_kernel_spec(KERNEL_NAME)
-        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve() and spec.argv[-1:] == KERNEL_ARGUMENTS:
-            return KERNEL_NAME
-    except NoSuchKernel:
-        pass
-    with tempfile.TemporaryDirectory() as folder:
-        write_kernel_spec(
-            Path(folder) / KERNEL_NAME,
-            overrides={"display_name": "Python (flare-compendium)"},
-            extra_arguments=KERNEL_ARGUMENTS,
-        )
-        manager.install_kernel_spec(str(Path(folder) / KERNEL_NAME), KERNEL_NAME, prefix=sys.prefix)
-    return KERNEL_NAME
 
 
 def _first_line(source: str) -> str:
@@ -307,7 +275,7 @@ def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Pat
     began = time.perf_counter()
     try:
         with (open(folder / CHAPTER_LOG, "w", encoding="utf-8") as output, follow(folder / PROGRESS_FILE, log),
-              _kernels_know_the_runner()):
+              kernels_know_the_runner()):
             papermill.execute_notebook(
                 str(spec.notebook),
                 str(executed),
@@ -333,37 +301,6 @@ def _execute(spec: ChapterSpec, injected: dict[str, Any], key: str, run_dir: Pat
     manifest.update(status="ok", artifacts=inventory(folder, cache))
     cache.save()
     return _write_manifest(folder, manifest, began)
-
-
-def kernel_manager_logging_to(path: Path) -> type:
-    """A kernel manager whose kernel writes its own stderr (not the chapter's: that is in the notebook and
-    chapter.log) to `path`. A kernel shut down under a running cell, as Ctrl-C on `flarelib run` does,
-    logs its closed sockets there, not as twenty lines of zmq internals after the runner's one line
-    saying how to resume."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class KernelLoggingToFile(AsyncKernelManager):
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            with open(path, "ab") as stderr:
-                kw["stderr"] = stderr
-                await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return KernelLoggingToFile
-
-
-@contextmanager
-def _kernels_know_the_runner() -> Iterator[None]:
-    """The kernels started meanwhile see `RUNNER_ENV`, so a chapter's `flarelib.use_run` leaves the
-    injected parameters alone (`flarelib.compendium.notebook`)."""
-    before = os.environ.get(RUNNER_ENV)
-    os.environ[RUNNER_ENV] = "1"
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(RUNNER_ENV, None)
-        else:
-            os.environ[RUNNER_ENV] = before
 
 
 def _prepare(folder: Path, key: str, log: Log) -> None:
