@@ -213,8 +213,8 @@ def inversion_line_shares(model: torch.nn.Module, scaler: Standardizer, life: tu
     against an empty field, and the share of the positive attribution within two pixels of a
     strong-field inversion line beside the share of pixels there; with each frame's distance from
     central meridian (CMD, the record's LON_FWT). The control: the same share for a map that is the
-    frame's |B| on the CNN's grid and nothing else, since strong field crowds inversion lines and any
-    map that follows |B| scores high there.
+    frame's ``|B|`` on the CNN's grid and nothing else, since strong field crowds inversion lines and any
+    map that follows ``|B|`` scores high there.
 
     Parameters
     ----------
@@ -244,7 +244,7 @@ def inversion_line_shares(model: torch.nn.Module, scaler: Standardizer, life: tu
 def limb_or_disk(shares: pd.DataFrame) -> pd.DataFrame:
     """`inversion_line_shares` of several regions with where each frame is (limb or disk), the ratio of
     the attribution share to the pixel share (above 1: the CNN looks at inversion lines more than at
-    random), the same ratio of the |B| control, and their difference (above 0: more than |B| alone
+    random), the same ratio of the ``|B|`` control, and their difference (above 0: more than ``|B|`` alone
     would put there)."""
     if shares.empty:
         return shares

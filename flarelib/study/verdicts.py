@@ -159,6 +159,7 @@ def verdict(mean: float, low: float, high: float, p_holm: float, n: int, *, meas
       experiments" when fewer than 2 experiments have a score;
     - "reproduced" when p Holm < alpha; "reversed" when the whole interval is below 0;
     - otherwise "not significant with N experiments".
+
     With `persistence` (the comparison is a deep model against persistence) the words say what that
     means: "adds beyond persistence" when significant, else "explained by persistence".
 
