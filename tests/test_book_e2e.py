@@ -101,7 +101,7 @@ def test_built_chapters_record_their_headline_numbers(built):
     for name in ("04_lstm", "05_cnn"):
         assert numbers[name]["n_train"] > 0 and 1 <= numbers[name]["best_epoch"] <= numbers[name]["epochs"]
         assert (run_dir / name / "model" / "predictions.csv").exists()
-    assert numbers["06_stacking"]["cells"] == 64 and numbers["06_stacking"]["cells_failed"] == 0  # 4 datasets x (2 models + 6 baselines) x 2 seeds
+    assert numbers["06_stacking"]["cells"] == 96 and numbers["06_stacking"]["cells_failed"] == 0  # 4 datasets x (2 models + 10 baselines) x 2 seeds
     assert numbers["07_significance"]["experiments"] == 2 and numbers["07_significance"]["tests"] > 0
     assert numbers["08_attribution"]["bipoles"] == 27 and len(numbers["08_attribution"]["sequences"]) >= 1
     assert numbers["08_attribution"]["ig_completeness_error"] < 0.01
