@@ -30,3 +30,17 @@ def test_the_simplex_sentence_compares_like_with_like():
     alpha = fit_alpha("CROSS_ENTROPY", y, p, q)
     assert f"the grid's alpha by cross-entropy: {alpha:.3f}" in said
     assert said.endswith("they agree, as they must by the same criterion.")
+
+
+def test_a_long_injected_parameter_is_wrapped_to_the_column():
+    from flarelib.compendium.book import wrapped_assignment
+
+    names = ["CLIM", "LR_LAST", "GB_LAST", "LR_SUMMARY", "GB_SUMMARY", "GB_IMAGE", "PERSIST_ANY", "PERSIST_STRONG"]
+    line = f"baselines = {names!r}"
+    assert len(line) > 88
+    wrapped = wrapped_assignment(line)
+    assert all(len(part) <= 88 for part in wrapped.splitlines())
+    namespace: dict = {}
+    exec(wrapped, namespace)  # the same value, formatted
+    assert namespace["baselines"] == names
+    assert wrapped_assignment("seed = 0") == "seed = 0" and wrapped_assignment("x = " + "1" * 90) == "x = " + "1" * 90

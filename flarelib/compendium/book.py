@@ -246,7 +246,24 @@ def for_the_page(nb, run_dir: Path, root: Path):
             cell.metadata["tags"] = tags + ["remove-cell"]
         if "injected-parameters" in tags:
             cell.source = re.sub(r'^run_dir = .*$', f"run_dir = {json.dumps(str(shown))}", cell.source, flags=re.M)
+            cell.source = "\n".join(wrapped_assignment(line) for line in cell.source.split("\n"))
     return nb
+
+
+def wrapped_assignment(line: str, width: int = 88) -> str:
+    """A `name = [...]` line of injected parameters longer than `width`, one item a line (as ruff would
+    format it), so the page's code fits its column; other lines as they are."""
+    import ast
+
+    name, sep, value = line.partition(" = ")
+    if len(line) <= width or not sep or not value.startswith(("[", "(")):
+        return line
+    try:
+        items = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return line
+    opening, closing = ("[", "]") if value.startswith("[") else ("(", ")")
+    return f"{name} = {opening}\n" + "".join(f"    {item!r},\n" for item in items) + closing
 
 
 def repository(root: Path | None = None) -> dict[str, str]:
