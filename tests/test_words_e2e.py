@@ -38,8 +38,15 @@ def test_the_training_words_are_the_records(smoke_run, chapter, model):
     numbers = record(run_dir, chapter)
     history = pd.read_csv(run_dir / chapter / "model" / "history.csv")
     said = words.training_words(model, history, numbers["best_epoch"], 2, numbers["test"])
+    learned = []
+    if model == "CNN":  # the learning curve's sentence follows, from the chapter's table and record
+        curve = pd.read_csv(run_dir / chapter / "learning_curve.csv")
+        learned = words.learning_words(curve, "CNN", "GB_IMAGE")
+        assert curve.to_dict(orient="records") == pytest.approx(numbers["learning_curve"])
+        assert curve["CNN"].iloc[-1] == pytest.approx(numbers["test"]["TSS"], nan_ok=True)  # the chapter's own model
+        assert f"with all {numbers['n_train']}," in learned[0]
     text = page_text(run_dir, chapter)
-    assert words.as_markdown(said) in text
+    assert words.as_markdown(said + learned) in text
     assert f"kept epoch {numbers['best_epoch']} " in said[0] and len(history) == numbers["epochs"]
     if numbers["test"]["TSS"] == numbers["test"]["TSS"]:  # not NaN
         assert f"TSS {numbers['test']['TSS']:.3f}" in said[-1] and f"AUC {numbers['test']['AUC']:.3f}" in said[-1]
@@ -99,3 +106,23 @@ def test_the_operational_words_are_the_records(smoke_run):
     assert f"brings BSS above 0 in {sum(v > 0 for v in pairs.values())} of {len(pairs)}" in said[1]
     assert said[2].startswith(f"{sum(r['BSS'] > 0 for r in numbers['full_disk'].values())} of {len(numbers['full_disk'])} "
                               "full-disk forecasts")
+
+
+def test_the_attribution_words_are_the_records(smoke_run):
+    run_dir = smoke_run[0]
+    folder = run_dir / "08_attribution"
+    numbers = record(run_dir, "08_attribution")
+    params = json.loads((folder / "record.json").read_text())["params"]
+    trends = pd.DataFrame({"Spearman": [numbers["grid_spearman"]["B0"], numbers["grid_spearman"]["separation"]]})
+    layers = pd.DataFrame(numbers["gradcam_layers"]).assign(index=lambda d: range(len(d)))
+    detail = None if numbers["gradcam_layer"] is None else numbers["gradcam_layer"] - 1
+    rises = pd.read_csv(folder / "forecast_rise.csv")
+    frames = pd.read_csv(folder / "pil_share.csv") if (folder / "pil_share.csv").exists() else pd.DataFrame()
+    said = words.attribution_words(trends, layers, detail, rises, params["attribution_min_rise"],
+                                   numbers["ig_completeness_error"], frames)
+    assert words.as_markdown(said) in page_text(run_dir, "08_attribution")
+    explained = rises[rises.rise >= params["attribution_min_rise"]]
+    assert numbers["sequences"] == sorted(explained.ARPNUM, key=lambda a: -explained.set_index("ARPNUM").rise[a])[:len(numbers["sequences"])]
+    assert (rises.set_index("ARPNUM").rise[numbers["sequences"]] >= params["attribution_min_rise"]).all()
+    if len(frames):
+        assert f"{numbers['pil_ratio_mean']:.1f} times" in said[-1] and f"{numbers['pil_control_ratio_mean']:.1f} times" in said[-1]

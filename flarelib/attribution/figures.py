@@ -15,27 +15,33 @@ from flarelib.plots.layout import SMALLEST_PT, WIDTH, caption_title
 from flarelib.sources.files import atomic_path
 
 
-def _symmetric(ax, image, cmap="RdBu_r"):
-    limit = float(np.nanmax(np.abs(image))) or 1.0
-    ax.imshow(image, origin="lower", cmap=cmap, vmin=-limit, vmax=limit)
+def _symmetric(ax, image, limit: float, cmap="RdBu_r"):
+    shown = ax.imshow(image, origin="lower", cmap=cmap, vmin=0.0 if cmap == "viridis" else -limit, vmax=limit)
     ax.set_xticks([]), ax.set_yticks([])
+    return shown
 
 
 def plot_bipole_maps(table: pd.DataFrame, images: np.ndarray, maps: dict[str, np.ndarray], caption: str) -> plt.Figure:
     """One column per bipole: the CNN's input on top, then each method's map below it (red positive,
-    blue negative); the bipoles side by side, so that a method's maps are read along a row."""
+    blue negative; Grad-CAM non-negative); the bipoles side by side, so that a method's maps are read
+    along a row, on one colour scale per row, shown at its right."""
     rows = ["input", *maps]
     side = min(1.9, WIDTH / max(1, len(table)))
-    fig, axes = plt.subplots(len(rows), len(table), figsize=(side * len(table) + 0.9, side * len(rows) + 0.6), squeeze=False)
+    fig, axes = plt.subplots(len(rows), len(table), figsize=(side * len(table) + 1.6, side * len(rows) + 0.6), squeeze=False,
+                             layout="constrained")
+    for i, (name, values) in enumerate([("input", images), *maps.items()]):
+        cmap = "gray" if name == "input" else "viridis" if name.startswith("GradCAM") else "RdBu_r"
+        limit = float(np.nanmax(np.abs(values[: len(table)]))) or 1.0
+        for j in range(len(table)):
+            shown = _symmetric(axes[i, j], values[j], limit, cmap)
+        bar = fig.colorbar(shown, ax=axes[i, :], shrink=0.8, pad=0.01)
+        bar.set_label("standardized field" if name == "input" else "attribution", fontsize=SMALLEST_PT)
+        bar.ax.tick_params(labelsize=SMALLEST_PT)
     for j, row in enumerate(table.itertuples()):
-        _symmetric(axes[0, j], images[j], cmap="gray")
         axes[0, j].set_title(f"B0 {row.B0:.0f} G, P = {row.probability:.2f}\nrho {row.rho_deg:.0f} deg, tilt {row.tilt_deg:.0f}")
-        for i, (name, values) in enumerate(maps.items(), start=1):
-            _symmetric(axes[i, j], values[j], cmap="viridis" if name.startswith("GradCAM") else "RdBu_r")
     for ax, name in zip(axes[:, 0], rows):
         ax.set_ylabel(name.replace(" (", "\n("))
     caption_title(fig, caption)
-    fig.tight_layout()
     return fig
 
 
@@ -66,9 +72,10 @@ def plot_probability_sequence(times, prob, windows: pd.DataFrame, flares: pd.Dat
     return fig
 
 
-def attribution_contours(ax, magnetogram: np.ndarray, attribution: np.ndarray, title: str, limit: float = 1000.0) -> None:
+def attribution_contours(ax, magnetogram: np.ndarray, attribution: np.ndarray, title: str, limit: float = 1000.0):
     """A magnetogram in grey with the smoothed attribution, upsampled to its size, as red (positive)
-    and blue (negative) contours.
+    and blue (negative) contours at 30% and 60% of its largest magnitude (stated in the title); returns
+    the image, for a colour bar of the field.
 
     Parameters
     ----------
@@ -78,13 +85,14 @@ def attribution_contours(ax, magnetogram: np.ndarray, attribution: np.ndarray, t
     title : the panel's title.
     limit : the grey scale's range, +-limit G.
     """
-    ax.imshow(magnetogram, origin="lower", cmap="gray", vmin=-limit, vmax=limit)
+    shown = ax.imshow(magnetogram, origin="lower", cmap="gray", vmin=-limit, vmax=limit)
     native = smooth(upsample(attribution, magnetogram.shape), sigma=3.0)
     level = float(np.nanmax(np.abs(native))) or 1.0
     ax.contour(native, levels=[0.3 * level, 0.6 * level], colors="red", linewidths=0.8)
     ax.contour(native, levels=[-0.6 * level, -0.3 * level], colors="blue", linewidths=0.8)
-    ax.set_title(title)
+    ax.set_title(f"{title}\ncontours at 30% and 60% of {level:.2g} per pixel", fontsize=SMALLEST_PT + 1)
     ax.set_xticks([]), ax.set_yticks([])
+    return shown
 
 
 def plot_first_last(first: np.ndarray, last: np.ndarray, attribution: np.ndarray, titles: tuple[str, str], caption: str) -> plt.Figure:
@@ -97,11 +105,12 @@ def plot_first_last(first: np.ndarray, last: np.ndarray, attribution: np.ndarray
     titles : the two panels' titles.
     caption : the figure's caption (naming the data source).
     """
-    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 4.4), layout="constrained")
     attribution_contours(axes[0], first, attribution, titles[0])
-    attribution_contours(axes[1], last, attribution, titles[1])
+    shown = attribution_contours(axes[1], last, attribution, titles[1])
+    bar = fig.colorbar(shown, ax=axes, shrink=0.8, pad=0.01)
+    bar.set_label("line-of-sight field (G); red: raises the probability, blue: lowers it", fontsize=SMALLEST_PT)
     caption_title(fig, caption)
-    fig.tight_layout()
     return fig
 
 
@@ -117,7 +126,9 @@ def animate(frames: list[np.ndarray], maps: list[np.ndarray], titles: list[str],
     """
     from matplotlib.animation import FuncAnimation, PillowWriter
 
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = plt.subplots(figsize=(5.6, 4))
+    shown = attribution_contours(ax, frames[0], maps[0], titles[0])
+    fig.colorbar(shown, ax=ax, shrink=0.8).set_label("line-of-sight field (G)", fontsize=SMALLEST_PT)
 
     def draw(i):
         ax.clear()

@@ -92,6 +92,37 @@ def attribute(model: nn.Module, images: np.ndarray, method: str, baseline: np.nd
     return out.detach()[:, 0].numpy()
 
 
+GRADCAM_MIN_SIDE = 8  # a Grad-CAM layer must map at least this many pixels a side to show where in a region
+
+
+def gradcam_layers(model: nn.Module, images: np.ndarray) -> pd.DataFrame:
+    """Grad-CAM at every convolution of the CNN, measured on `images`: the side of the layer's map (its
+    resolution before captum upsamples it), the mean Pearson correlation between the maps of different
+    images (near 1: the same blob whatever the input, so no spatial information), and the share of maps
+    that are zero everywhere (the ReLU kept nothing)."""
+    from captum.attr import LayerGradCam
+
+    wrapped = PositiveClass(model, "logit")
+    x = torch.as_tensor(np.asarray(images, dtype=np.float32)).unsqueeze(1)
+    convolutions = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    rows = []
+    for index, layer in enumerate(convolutions):
+        cam = LayerGradCam(wrapped, layer).attribute(x, target=0, relu_attributions=True).detach()[:, 0].numpy()
+        flat = cam.reshape(len(cam), -1)
+        live = flat[flat.std(axis=1) > 0]
+        similarity = float(np.nanmean(np.corrcoef(live)[~np.eye(len(live), dtype=bool)])) if len(live) > 1 else float("nan")
+        rows.append({"layer": f"conv {index + 1}", "index": index, "map side (px)": int(cam.shape[-1]),
+                     "maps alike (mean r)": similarity, "empty maps": float(1 - len(live) / len(flat))})
+    return pd.DataFrame(rows)
+
+
+def detailed_layer(layers: pd.DataFrame, min_side: int = GRADCAM_MIN_SIDE) -> int | None:
+    """The deepest convolution whose Grad-CAM maps have spatial detail (`gradcam_layers`): at least
+    `min_side` pixels a side and not all empty; None when no layer has."""
+    fine = layers[(layers["map side (px)"] >= min_side) & (layers["empty maps"] < 1.0)]
+    return int(fine["index"].iloc[-1]) if len(fine) else None
+
+
 def probability(model: nn.Module, images: np.ndarray) -> np.ndarray:
     with torch.no_grad():
         return PositiveClass(model, "probability")(torch.as_tensor(np.asarray(images, np.float32)).unsqueeze(1))[:, 0].numpy()

@@ -50,6 +50,49 @@ def quiet_to_imminent(windows: pd.DataFrame, series: str = "SHARP", n: int = 2, 
     return table.sort_values("positives", ascending=False).head(n).reset_index(drop=True)
 
 
+RISE_CANDIDATES = 2  # regions whose forecast rise is measured, per region explained
+
+
+def candidates(windows: pd.DataFrame, series: str, n: int, regions: tuple[int, ...] = ()) -> pd.DataFrame:
+    """The regions whose out-of-fold forecast rise is measured: `RISE_CANDIDATES` times the `n` to be
+    explained (`quiet_to_imminent`), or the regions named."""
+    return quiet_to_imminent(windows, series, n * RISE_CANDIDATES, regions)
+
+
+def forecast_rise(store, series: str, chosen: pd.DataFrame, fits: dict[int, FoldFit], folds: dict[int, int],
+                  image_size: int) -> pd.DataFrame:
+    """The out-of-fold CNN forecast at the first (quiet) and last (imminent) record of each region's
+    sequence, and its rise: a region is worth explaining only where the forecast moved.
+
+    Parameters
+    ----------
+    store : the run's store.
+    series : "SHARP" or "SMARP".
+    chosen : the candidate regions and their sequences (`candidates`).
+    fits, folds : the CNN of each fold (`fold_models`), and each region's fold.
+    image_size : the CNN's input size.
+    """
+    from flarelib.attribution.methods import probability
+
+    rows = []
+    for row in chosen.itertuples():
+        fit = fits[folds[int(row.ARPNUM)]]
+        frames = [cnn_input(np.nan_to_num(store.magnetogram(series, row.ARPNUM, t)[0]), series, image_size)
+                  for t in (row.quiet_end, row.imminent_end)]
+        quiet, imminent = probability(fit.model, fit.scaler.pixels(np.stack(frames)))
+        rows.append({"ARPNUM": int(row.ARPNUM), "fold": fit.fold, "positives": int(row.positives),
+                     "forecast when quiet": float(quiet), "forecast when imminent": float(imminent),
+                     "rise": float(imminent - quiet)})
+    return pd.DataFrame(rows, columns=["ARPNUM", "fold", "positives", "forecast when quiet", "forecast when imminent", "rise"])
+
+
+def rising(chosen: pd.DataFrame, rises: pd.DataFrame, n: int, min_rise: float) -> pd.DataFrame:
+    """The `n` candidates whose forecast rose most, among those that rose by at least `min_rise`
+    (possibly none: the chapter then says so)."""
+    up = rises[rises.rise >= min_rise].sort_values("rise", ascending=False).head(n)
+    return chosen.set_index("ARPNUM").loc[up.ARPNUM].reset_index()
+
+
 def train_fold(store, usable: pd.DataFrame, folds: dict[int, int], fold: int, image_size: int,
                settings: TrainSettings) -> FoldFit:
     """A CNN trained on the balanced samples of every other fold (20% of those regions validate);

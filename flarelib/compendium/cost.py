@@ -30,6 +30,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from flarelib.attribution.sequences import RISE_CANDIDATES
 from flarelib.models import build_model
 from flarelib.training import device
 
@@ -260,7 +261,8 @@ def estimate(params, table5: Path | None = None) -> CostEstimate:
     parts.append(train("04_lstm", "LSTM", 1, "LSTM", one))
     if images:
         parts.append(train("05_cnn", "CNN", 1, "CNN", one))
-        parts.append(train("08_attribution", "CNN fold", min(params.attribution_sequences, params.attribution_folds),
+        candidates = params.attribution_sequences * RISE_CANDIDATES  # the regions whose forecast rise is measured
+        parts.append(train("08_attribution", "CNN fold", min(candidates, params.attribution_folds),
                            "CNN", sizes.get("SHARP_ONLY", one) * (params.attribution_folds - 1) / params.attribution_folds))
     operational = [m for m in params.operational_models if images or m != "CNN"]
     folds = params.operational_folds

@@ -157,3 +157,66 @@ def operational_words(scores: pd.DataFrame, disk: pd.DataFrame, transfer: pd.Dat
                          f"{single}'s own undersampling in chapters 06 and 07, and other negatives, so its scores differ "
                          "from theirs by the training windows as well as by chance.")
     return words
+
+
+def attribution_words(trends: pd.DataFrame, layers: pd.DataFrame, detail: int | None, rises: pd.DataFrame,
+                      min_rise: float, completeness_error: float, frames: pd.DataFrame) -> list[str]:
+    """Chapter 08 in words: whether the CNN's forecasts over the bipole grid move as the world's flares
+    do, which Grad-CAM layer has spatial detail, which regions' forecasts rose enough to explain,
+    Integrated Gradients' completeness, and the inversion-line ratio beside its ``|B|`` control.
+
+    Parameters
+    ----------
+    trends : `attribution.grid_trends` (amplitude first, separation second).
+    layers, detail : `attribution.gradcam_layers` and the layer `attribution.detailed_layer` chose.
+    rises, min_rise : `sequences.forecast_rise` of the candidates, and the rise a region needed.
+    completeness_error : `sequences.completeness_error`.
+    frames : `sequences.inversion_line_table` (empty when no region was explained).
+    """
+    from flarelib.attribution.methods import GRADCAM_MIN_SIDE
+
+    detail_words = f"at least {GRADCAM_MIN_SIDE} pixels a side and some maps not empty"
+    b0, rho = float(trends.Spearman.iloc[0]), float(trends.Spearman.iloc[1])
+    learned = "as a CNN that learned the world's rule should" if b0 > 0 and rho < 0 else "not as the world's rule would have it"
+    words = [f"Over the bipole grid the CNN's probability {'rises' if b0 > 0 else 'falls'} with the amplitude (Spearman "
+             f"{b0:+.2f}) and {'rises' if rho > 0 else 'falls'} with the separation ({rho:+.2f}), {learned}."]
+    last = layers.iloc[-1]
+    if detail is None:
+        words.append(f"No convolution's Grad-CAM map has {detail_words}, so Grad-CAM is not shown beyond the last one.")
+    else:
+        chosen = layers.set_index("index").loc[detail]
+        words.append(f"Grad-CAM at the last convolution maps {last['map side (px)']} pixels a side (maps of different bipoles "
+                     f"alike at r = {last['maps alike (mean r)']:.2f}); {chosen.layer}, {chosen['map side (px)']} pixels a side "
+                     f"(r = {chosen['maps alike (mean r)']:.2f}), is the deepest with {detail_words} and is shown beside it.")
+    up = rises[rises.rise >= min_rise]
+    if up.empty:
+        words.append(f"None of the {len(rises)} candidate regions had an out-of-fold forecast that rose by {min_rise:g} or more "
+                     "from its quiet record to its imminent one, so no region's change is explained.")
+        return words
+    shown = up.sort_values("rise", ascending=False)
+    words.append(f"Of {len(rises)} candidate regions, {len(up)} had an out-of-fold forecast that rose by at least {min_rise:g}; "
+                 "explained: " + ", ".join(f"HARP {a} ({q:.3f} to {i:.3f})" for a, q, i in
+                                           zip(shown.ARPNUM, shown["forecast when quiet"], shown["forecast when imminent"]))
+                 + f". Integrated Gradients' maps sum to the change of forecast within {completeness_error:.1e}.")
+    if len(frames):
+        gap = frames["ratio - |B| ratio"].dropna()
+        margin = 2 * gap.std(ddof=1) / np.sqrt(len(gap)) if len(gap) > 1 else np.inf
+        verdict = ("more than a map of |B| alone puts there" if gap.mean() > margin else
+                   "less than a map of |B| alone puts there" if gap.mean() < -margin else
+                   "no more than a map of |B| alone puts there, within twice its standard error")
+        words.append(f"Near strong-field inversion lines the positive attribution is {frames['ratio'].mean():.1f} times the "
+                     f"pixel share there and the |B| control {frames['|B| ratio'].mean():.1f} times, over {len(frames)} frames: "
+                     f"the CNN's evidence sits there {verdict} (difference {gap.mean():+.1f} +- {margin / 2:.1f}).")
+    return words
+
+
+def learning_words(curve: pd.DataFrame, model: str, baseline: str) -> list[str]:
+    """A learning curve (`training.learning_curve`) in words: what the model and the baseline scored on
+    the fewest and on all training windows, and which leads at full size."""
+    first, last = curve.iloc[0], curve.iloc[-1]
+    gain = last[model] - first[model]
+    lead = last[model] - last[baseline]
+    return [f"With {first['training windows']:.0f} training windows the {model} scored test TSS {first[model]:.3f} and "
+            f"{baseline} {first[baseline]:.3f}; with all {last['training windows']:.0f}, {last[model]:.3f} and "
+            f"{last[baseline]:.3f}: the {model} {'gained' if gain > 0 else 'lost'} {abs(gain):.3f} from the extra windows and "
+            + (f"leads the image baseline by {lead:.3f}." if lead > 0 else f"trails the image baseline by {-lead:.3f}.")]
