@@ -166,3 +166,40 @@ def predictions(ds, model: str, seed: int, inputs: np.ndarray | None = None) -> 
     prob = fit_predict(ds, model, seed, inputs)
     split = ds["split"].values
     return pd.concat([predictions_table(ds, s, prob[split == s]) for s in ("train", "val", "test")], ignore_index=True)
+
+
+def learning_curve(ds, model_name: str, settings, image_size: int, full,
+                   fractions: tuple[float, ...] = (0.25, 0.5), baseline: str = "GB_IMAGE") -> pd.DataFrame:
+    """Test TSS of the model and of a `baseline` trained on nested shares of the training split (a seeded
+    order; validation and test unchanged), one row per share: how much a model gains from more windows,
+    beside a simpler model fitted on the same ones. The last row, the whole training split, is `full`,
+    the model already trained on it.
+
+    Parameters
+    ----------
+    ds : a dataset file's content.
+    model_name : "LSTM" or "CNN".
+    settings : how to train (`training.TrainSettings`; early stopping on the unchanged validation split).
+    image_size : the CNN's input size.
+    full : the model trained on the whole training split (`training.TrainResult`).
+    fractions : shares of the training windows below the whole.
+    baseline : a `flarelib.baselines` model fitted on the same windows.
+    """
+    from flarelib.metrics import contingency, tss
+    from flarelib.training import fit, model_inputs, predict
+
+    split = ds["split"].values
+    train = np.random.default_rng(settings.seed).permutation(np.flatnonzero(split == "train"))
+    test_x, test_y = model_inputs(ds, model_name, "test")
+    rows = []
+    for share in (*fractions, 1.0):
+        kept = np.where(split == "train", "unused", split)
+        kept[train[: max(2, int(round(share * train.size)))]] = "train"
+        subset = ds.assign(split=(ds["split"].dims, kept))
+        result = full if share == 1.0 else fit(model_name, model_inputs(subset, model_name, "train"),
+                                               model_inputs(subset, model_name, "val"), settings, image_size)
+        simple = fit_predict(subset, baseline, settings.seed)[split == "test"]
+        rows.append({"training windows": int((kept == "train").sum()), "share": share,
+                     model_name: tss(contingency(test_y.numpy(), predict(result.model, test_x) >= 0.5)),
+                     baseline: tss(contingency(test_y.numpy(), simple >= 0.5)), "best epoch": result.best_epoch})
+    return pd.DataFrame(rows)

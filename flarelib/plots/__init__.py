@@ -10,6 +10,7 @@ from flarelib.plots.verification import (
     STACKING_METHODS,
     plot_alphas,
     plot_history,
+    plot_learning_curve,
     plot_one_experiment,
     plot_reliability,
     plot_roc,
@@ -22,6 +23,6 @@ from flarelib.plots.verification import (
     verification_figure,
 )
 
-__all__ = ["FIGURES", "STACKING_METHODS", "plot_alphas", "plot_history", "plot_one_experiment", "plot_reliability",
+__all__ = ["FIGURES", "STACKING_METHODS", "plot_alphas", "plot_history", "plot_learning_curve", "plot_one_experiment", "plot_reliability",
            "plot_roc", "plot_skill_profile", "plot_stacking_tss", "reliability", "runs_of", "study_figures",
            "usable_runs", "verification_figure"]

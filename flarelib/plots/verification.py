@@ -245,3 +245,15 @@ def study_figures(test, datasets: Sequence[str], models: Sequence[str], caption:
         figures[f"figure8_{dataset}"] = verification_figure({m: runs_of(test, dataset, m) for m in models},
                                                             f"{dataset}. {caption}")
     return figures
+
+
+def plot_learning_curve(curve, model: str, baseline: str, caption: str) -> plt.Figure:
+    """Test TSS against the number of training windows (`training.learning_curve`): the deep model and
+    the baseline fitted on the same windows."""
+    fig, ax = plt.subplots(figsize=(WIDTH * 0.6, 3.4), layout="constrained")
+    ax.plot(curve["training windows"], curve[model], "o-", label=model)
+    ax.plot(curve["training windows"], curve[baseline], "s--", label=f"{baseline} (same windows)")
+    ax.set(xscale="log", xlabel="training windows", ylabel="test TSS", ylim=(min(0.0, curve[[model, baseline]].min().min()), 1.0))
+    ax.legend(frameon=False)
+    caption_title(fig, caption)
+    return fig
