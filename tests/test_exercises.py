@@ -54,6 +54,23 @@ def test_every_chapter_has_goals_and_two_to_four_exercises_each_with_its_solutio
             assert not wide, f"{exercise['label']}: code wider than 88 columns scrolls sideways on the page: {wide}"
 
 
+# Decimal numbers a solution's prose may state: examples of reading a score, not numbers of a run.
+ILLUSTRATIONS = {"ex-03-sampling-2": {"0.7"}}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_a_solutions_numbers_of_the_run_come_from_its_records(spec):
+    """A solution states no number of the run in its prose (#35: "about 30" where the page said 35.2): its
+    code reads them from the run folder and prints them, so they are the records' whatever the run."""
+    for exercise in exercises(spec):
+        prose = PYTHON.sub("", exercise["body"])
+        quoted = set(re.findall(r"(?<![\w.])\d+\.\d+(?![\w.])", prose)) - ILLUSTRATIONS.get(exercise["label"], set())
+        assert not quoted, f"{exercise['label']}: numbers typed into the solution's prose: {sorted(quoted)}"
+        assert not re.search(r"\babout \d", prose), f"{exercise['label']}: an approximate number typed into the prose"
+        for code in PYTHON.findall(exercise["body"]):
+            assert "run_dir" in code, f"{exercise['label']}: a solution that computes reads this run's folder"
+
+
 def test_the_course_has_all_three_kinds_and_unique_labels():
     found = [e for spec in SPECS for e in exercises(spec)]
     assert {e["kind"] for e in found} == {"predict", "code", "interpret"}
