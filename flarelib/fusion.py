@@ -193,6 +193,25 @@ def keyword_regression(kept: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(fits).set_index("keyword"), matched
 
 
+def keyword_r_intervals(kept: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """95% intervals of each keyword's SMARP-SHARP Pearson r (`keyword_regression`) by a bootstrap over
+    the co-temporal pairs: how far another few dozen regions could move Figure 2's r (its records are
+    not independent draws, its regions are)."""
+    times = co_temporal_records(kept, every=None)
+    _, matched = keyword_regression(kept)
+    pairs = times.ARPNUM_SMARP.to_numpy()
+    rows_of = [np.flatnonzero(pairs == p) for p in np.unique(pairs)]
+    rng, out = np.random.default_rng(seed), []
+    picks = [np.concatenate([rows_of[i] for i in rng.integers(0, len(rows_of), len(rows_of))]) for _ in range(n_boot)]
+    for key in KEYWORDS:
+        x, y = matched[f"{key}_HMI"].to_numpy(dtype=float), matched[f"{key}_MDI"].to_numpy(dtype=float)
+        both = np.isfinite(x) & np.isfinite(y)  # as keyword_regression drops a record missing either
+        draws = [np.corrcoef(x[r[both[r]]], y[r[both[r]]])[0, 1] for r in picks]
+        low, high = np.nanquantile(np.asarray(draws, dtype=float), [0.025, 0.975])
+        out.append({"keyword": key, "low": float(low), "high": float(high), "pairs": len(rows_of)})
+    return pd.DataFrame(out).set_index("keyword")
+
+
 def plot_qq(result: QQResult, caption: str) -> plt.Figure:
     """Figure 1: the Q-Q curve of every pair, coloured by latitude, and the fitted factor."""
     fig, ax = plt.subplots(figsize=(5.5, 5))

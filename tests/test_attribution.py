@@ -148,3 +148,25 @@ def test_the_inversion_line_ratio_stands_beside_its_abs_b_control():
     assert table.ratio.tolist() == [3.0, 2.0] and table["|B| ratio"].tolist() == [4.0, 1.0]
     assert table["ratio - |B| ratio"].tolist() == [-1.0, 1.0]  # the first map follows |B| less than |B| does
     assert table["where"].tolist() == ["disk (|CMD| <= 45)", "limb (|CMD| > 45)"]
+
+
+def test_gradcam_layers_measure_each_maps_side_and_pick_the_deepest_with_detail(cnn):
+    layers = attribution.gradcam_layers(cnn, images(6, 3))
+    assert layers["map side (px)"].tolist() == [32, 16, 8, 4, 2]  # five 2x2 poolings after the convolutions
+    assert layers["maps alike (mean r)"].between(-1, 1).all() and layers["empty maps"].between(0, 1).all()
+    assert attribution.detailed_layer(layers) == 2  # conv 3: the deepest with 8 pixels a side
+    assert attribution.detailed_layer(layers, min_side=64) is None
+    empty = layers.assign(**{"empty maps": [0.0, 0.0, 1.0, 0.0, 0.0]})
+    assert attribution.detailed_layer(empty) == 1  # a layer whose maps are all empty has no detail
+
+
+def test_regions_are_explained_only_where_the_forecast_rose_by_the_stated_threshold():
+    candidates = pd.DataFrame({"ARPNUM": [3, 5, 9, 11], "quiet_end": pd.Timestamp("2012-01-01"),
+                               "imminent_end": pd.Timestamp("2012-01-02"), "positives": [9, 7, 5, 2]})
+    rises = pd.DataFrame({"ARPNUM": [3, 5, 9, 11], "fold": 0, "positives": [9, 7, 5, 2],
+                          "forecast when quiet": [0.5, 0.1, 0.2, 0.3], "forecast when imminent": [0.52, 0.6, 0.5, 0.1]})
+    rises["rise"] = rises["forecast when imminent"] - rises["forecast when quiet"]
+    chosen = explain.rising(candidates, rises, n=2, min_rise=0.1)
+    assert chosen.ARPNUM.tolist() == [5, 9]  # the largest rises first; region 3 rose 0.02 and region 11 fell
+    assert explain.rising(candidates, rises, n=2, min_rise=0.6).empty
+    assert list(chosen.columns) == list(candidates.columns)

@@ -65,15 +65,27 @@ needs_tables = pytest.mark.skipif(not (SHARED_DATA / wt.TABLES_DIR).exists(),
                                   reason=f"the study authors' window tables are not in {SHARED_DATA} (see its README)")
 
 
+def _world(folder, name: str):
+    """A parameter set's world: its kept records, its windows as the study samples them, their last
+    records' keywords, and Figure 2's fits over the co-temporal records."""
+    from flarelib.fusion import keyword_regression
+    from flarelib.sampling import sample_windows
+    from flarelib.sources.store import filter_store
+    from flarelib.sources.synthetic import build_synthetic
+    from flarelib.world.calibration import windows_with_keywords
+
+    p = yaml.safe_load((ROOT / "params" / f"{name}.yaml").read_text())
+    store = build_synthetic(folder / "store", p["seed"], p["regions_cycle23"], p["regions_cycle24"], p["overlap_regions"], workers=0)
+    kept, _ = filter_store(store)
+    samples, _ = sample_windows(kept, store.flares.flares)
+    return {"store": store, "kept": kept, "samples": samples, "windows": windows_with_keywords(samples, kept),
+            "fits": keyword_regression(kept)[0]}
+
+
 @pytest.fixture(scope="module")
 def demo_world(tmp_path_factory):
-    """The demo parameter set's world (about two minutes on 2 cores), its windows as the study keeps them."""
-    from flarelib.sources.synthetic import build_synthetic, world_windows
-
-    demo = yaml.safe_load((ROOT / "params" / "demo.yaml").read_text())
-    store = build_synthetic(tmp_path_factory.mktemp("demo_world") / "store", demo["seed"], demo["regions_cycle23"],
-                            demo["regions_cycle24"], demo["overlap_regions"], workers=0)
-    return world_windows(store)
+    """The demo parameter set's world (about a minute on 2 cores)."""
+    return _world(tmp_path_factory.mktemp("demo_world"), "demo")
 
 
 @pytest.fixture(scope="module")
@@ -83,16 +95,64 @@ def real():
 
 @needs_tables
 def test_the_demo_world_meets_the_calibration_targets_it_was_fitted_to(demo_world, real):
-    distances = calibration.keyword_distances(demo_world, real).set_index(["SERIES", "keyword"]).ks
+    windows = demo_world["windows"]
+    distances = calibration.keyword_distances(windows, real).set_index(["SERIES", "keyword"]).ks
     assert len(distances) == 8 and (distances <= 0.15).all(), distances
-    regions = calibration.region_statistics(demo_world)
-    for series, rate in calibration.TARGETS["event_rate"].items():
-        assert abs(regions.loc[series, "event rate"] / rate - 1) <= 0.15, regions
-    assert (regions["top region share"] <= 0.05).all(), regions
+    # Figure 2's r over a few dozen regions is one draw too: the study's r within its interval over the pairs,
+    # widened by the tolerance (the teach world meets it outright)
+    from flarelib.fusion import keyword_r_intervals
+
+    figure2 = calibration.figure2_beside_study(demo_world["fits"]).dropna()
+    intervals = keyword_r_intervals(demo_world["kept"]).loc[figure2.index]
+    assert len(figure2) == 2 and (intervals.pairs >= 30).all()
+    tolerance = calibration.TARGETS["figure2_tolerance"]
+    assert ((intervals.low - tolerance <= figure2.study) & (figure2.study <= intervals.high + tolerance)).all(), (figure2, intervals)
+    assert intervals.low.loc["USFLUXL"] > intervals.high.loc["MEANGBL"]  # MEANGBL the less correlated, as in the study
+
+
+def test_the_demo_worlds_persistence_and_event_rates_are_the_targets_within_its_sampling_noise(demo_world):
+    """A demo world has a few dozen flaring regions per instrument, so its Table 2 shares and event rates
+    are one draw of a wide distribution: each target must lie within its region-bootstrap 95% interval,
+    widened by the target's tolerance (the teach world, at the authors' size, meets them outright)."""
+    from flarelib.sampling import persistence_shares_of
+    from flarelib.study.published import TABLE2
+
+    study = persistence_shares_of(TABLE2)
+    targets = {(s, name): float(study.at[s, name]) for s in ("SHARP", "SMARP") for name in ("share after QUIET", "share STRONG to STRONG")}
+    targets |= {(s, "event rate"): rate for s, rate in calibration.TARGETS["event_rate"].items()}
+    intervals = calibration.region_intervals(demo_world["samples"]).set_index(["SERIES", "statistic"])
+    assert len(intervals) == 6
+    for (series, name), target in targets.items():
+        tolerance = target * calibration.TARGETS["event_rate_tolerance"] if name == "event rate" else calibration.TARGETS[name]
+        low, high = intervals.loc[(series, name), ["low", "high"]]
+        assert low - tolerance <= target <= high + tolerance, (series, name, target, low, high)
 
 
 @needs_tables
-@pytest.mark.xfail(strict=True, reason="a known miss of the demo world (closing note of #17): 17-21% of regions ever "
-                   "flare, not about 10% (at this world's size, 10% and no region above 5% of positives pull apart)")
-def test_the_demo_world_meets_every_calibration_target(demo_world, real):
-    assert calibration.misses(demo_world, real) == []  # every other target: the test above
+def test_the_demo_worlds_instruments_differ_by_the_stated_factor(demo_world):
+    from flarelib.fusion import qq_study
+    from flarelib.world.instruments import HMI, MDI
+
+    result = qq_study(demo_world["store"], demo_world["kept"], n_boot=200)
+    assert MDI.gain / HMI.gain == pytest.approx(1.10)
+    assert result.factor == pytest.approx(MDI.gain / HMI.gain, abs=0.03)  # recovered by the study's histogram method
+    assert result.factor_ci[0] > 1.0  # and told apart from one instrument
+
+
+@pytest.fixture(scope="module")
+def teach_world(tmp_path_factory):
+    """The teach parameter set's world, at the size of the study authors' tables (about six minutes on 2 cores)."""
+    return _world(tmp_path_factory.mktemp("teach_world"), "teach")
+
+
+@needs_tables
+@pytest.mark.e2e
+def test_the_teach_world_meets_every_calibration_target(teach_world, real):
+    regions = calibration.region_statistics(teach_world["windows"])
+    assert regions.at["SHARP", "regions"] >= 1000 and regions.at["SMARP", "regions"] >= 1800, regions  # 1,100 HARPs, 2,000 TARPs
+    from flarelib.sampling import persistence_shares_of
+    from flarelib.study.published import TABLE2
+
+    study = persistence_shares_of(TABLE2)
+    assert len(calibration.persistence_beside_study(teach_world["samples"], study)) == 4
+    assert calibration.calibration_misses(teach_world["windows"], real, teach_world["samples"], study, teach_world["fits"]) == []

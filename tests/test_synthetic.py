@@ -201,7 +201,7 @@ def test_a_chunks_line_of_sight_field_is_each_records_and_eq18_blurred():
             du, dv = u - np.deg2rad(b.dlon), v - np.deg2rad(b.dlat)
             x, y = np.cos(b.tilt) * du + np.sin(b.tilt) * dv, -np.sin(b.tilt) * du + np.cos(b.tilt) * dv
             expected += -amplitude / rho * (sx2 / wx2) ** 1.5 * (sy2 / wy2) ** 0.5 * x * np.exp(-x**2 / (2 * wx2) - y**2 / (2 * wy2))
-        expected *= draw.mu * MDI.gain
+        expected *= draw.mu * MDI.gain * draw.gain  # the instrument's gain and the record's calibration
         np.testing.assert_allclose(image, expected, rtol=0, atol=2e-5 * np.abs(expected).max())
 
 

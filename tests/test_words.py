@@ -44,3 +44,38 @@ def test_a_long_injected_parameter_is_wrapped_to_the_column():
     exec(wrapped, namespace)  # the same value, formatted
     assert namespace["baselines"] == names
     assert wrapped_assignment("seed = 0") == "seed = 0" and wrapped_assignment("x = " + "1" * 90) == "x = " + "1" * 90
+
+
+def test_the_learning_curve_in_words():
+    import pandas as pd
+
+    from flarelib.study.words import learning_words
+
+    curve = pd.DataFrame({"training windows": [100, 400], "CNN": [0.2, 0.5], "GB_IMAGE": [0.3, 0.6]})
+    said = learning_words(curve, "CNN", "GB_IMAGE")[0]
+    assert "With 100 training windows the CNN scored test TSS 0.200 and GB_IMAGE 0.300" in said
+    assert "gained 0.300 from the extra windows and trails the image baseline by 0.100." in said
+    flat = curve.assign(CNN=[0.4, 0.4], GB_IMAGE=[0.1, 0.4])
+    assert "gained nothing from the extra windows and ties the image baseline." in learning_words(flat, "CNN", "GB_IMAGE")[0]
+
+
+def test_the_attribution_words_follow_the_tables():
+    import pandas as pd
+
+    from flarelib.study.words import attribution_words
+
+    trends = pd.DataFrame({"Spearman": [0.8, -0.5]})
+    layers = pd.DataFrame({"layer": ["conv 1", "conv 2"], "index": [0, 1], "map side (px)": [8, 2],
+                           "maps alike (mean r)": [0.3, 0.95], "empty maps": [0.0, 0.0]})
+    rises = pd.DataFrame({"ARPNUM": [4, 6], "forecast when quiet": [0.1, 0.5], "forecast when imminent": [0.7, 0.52],
+                          "rise": [0.6, 0.02]})
+    frames = pd.DataFrame({"ratio": [5.0, 7.0, 6.0], "|B| ratio": [2.0, 2.5, 1.5], "ratio - |B| ratio": [3.0, 4.5, 4.5]})
+    said = attribution_words(trends, layers, 0, rises, 0.1, 1e-4, frames)
+    assert said[0].endswith("as a CNN that learned the world's rule should.")
+    assert "maps 2 pixels a side" in said[1] and "conv 1, 8 pixels a side (r = 0.30)" in said[1]
+    assert "Of 2 candidate regions, 1 had an out-of-fold forecast that rose by at least 0.1; explained: HARP 4 (0.100 to 0.700)" in said[2]
+    assert "6.0 times the pixel share there and the |B| control 2.0 times, over 3 frames" in said[3]
+    assert "more than a map of |B| alone puts there" in said[3]
+    none = attribution_words(trends.assign(Spearman=[-0.2, 0.3]), layers, None, rises, 0.9, float("nan"), pd.DataFrame())
+    assert "not as the world's rule would have it" in none[0] and "Grad-CAM is not shown" in none[1]
+    assert none[-1].startswith("None of the 2 candidate regions")

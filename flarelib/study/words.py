@@ -218,5 +218,7 @@ def learning_words(curve: pd.DataFrame, model: str, baseline: str) -> list[str]:
     lead = last[model] - last[baseline]
     return [f"With {first['training windows']:.0f} training windows the {model} scored test TSS {first[model]:.3f} and "
             f"{baseline} {first[baseline]:.3f}; with all {last['training windows']:.0f}, {last[model]:.3f} and "
-            f"{last[baseline]:.3f}: the {model} {'gained' if gain > 0 else 'lost'} {abs(gain):.3f} from the extra windows and "
-            + (f"leads the image baseline by {lead:.3f}." if lead > 0 else f"trails the image baseline by {-lead:.3f}.")]
+            f"{last[baseline]:.3f}: the {model} " + (f"{'gained' if gain > 0 else 'lost'} {abs(gain):.3f}" if round(gain, 3) else
+                                                    "gained nothing") + " from the extra windows and "
+            + (f"leads the image baseline by {lead:.3f}." if round(lead, 3) > 0 else
+               f"trails the image baseline by {-lead:.3f}." if round(lead, 3) < 0 else "ties the image baseline.")]

@@ -7,7 +7,8 @@ MEANGBL, blurred), the region's flux (USFLUXL), the flux's growth over the last 
 in the sequence), a shear that no keyword sees (fixed per region), and bursts of activity that come
 and go within a day. Flares of every class follow, with GOES-like power-law peak fluxes, as a
 Poisson process in time; the catalogue lists them as GOES does, with the injected imperfections
-(flares with no region, unknown classes) and background flares of unmodelled regions.
+(flares with no region, unknown classes, B flares lost under the X-ray background) and background
+flares of unmodelled regions.
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ def m_rate(region: Region, steps: np.ndarray, settings: WorldSettings, bursts: n
                 + settings.gradient_power * np.log10(np.maximum(d.gradient, 1.0) / settings.gradient_ref)
                 + settings.flux_power * np.log10(np.maximum(d.flux, 1.0) / settings.flux_ref)
                 + settings.emergence_gain * d.growth + region.shear + bursts)
+    if region.cycle == 23:
+        log_rate += np.log10(settings.cycle23_flare_rate)
     return np.where(active, np.minimum(10 ** log_rate.to_numpy(), settings.max_rate_m), 0.0)
 
 
@@ -120,11 +123,12 @@ def _region_events(rng: np.random.Generator, rates: tuple[np.ndarray, np.ndarray
                    steps: np.ndarray, settings: WorldSettings) -> tuple[np.ndarray, np.ndarray, float | None]:
     """Flares of all classes of one region, step by step, at `rates[0]` (flares per day) until the
     first M1.0+ flare from step index `core_from` on spends the core's energy, then at `rates[1]`
-    (the rates without the core; equal where the region has none). Each M1.0+ flare also lowers
-    the rate by `depletion`, recovering with the time constant `recovery_hours`. Returns peak times
+    (the rates without the core; equal where the region has none). Each M1.0+ flare also
+    raises the rate by `excitation` (at most `max_excitation` in all), relaxing back with the time
+    constant `excitation_hours`: productive regions stay productive for days. Returns peak times
     (hours), peak fluxes, and the time of the flare that relaxed the core (None if none did)."""
     peaks, fluxes, relaxed = [], [], None
-    level, recover = 1.0, np.exp(-CADENCE_H / settings.recovery_hours)
+    level, recover = 1.0, np.exp(-CADENCE_H / settings.excitation_hours)
     for i in range(steps.size):
         level = 1.0 - (1.0 - level) * recover
         expected = rates[0 if relaxed is None else 1][i] * CADENCE_H / 24 * level
@@ -136,7 +140,7 @@ def _region_events(rng: np.random.Generator, rates: tuple[np.ndarray, np.ndarray
             strong = flux >= 1e-5
             if strong.any() and relaxed is None and i >= core_from:
                 relaxed = float(times[strong].min())
-            level *= settings.depletion ** int(strong.sum())
+            level = min(level * settings.excitation ** int(strong.sum()), settings.max_excitation)
     if not peaks:
         return np.zeros(0), np.zeros(0), relaxed
     return np.concatenate(peaks), np.concatenate(fluxes), relaxed
@@ -162,15 +166,15 @@ def simulate_region(region: Region, settings: WorldSettings) -> tuple[np.ndarray
     """One region's flares over its whole life, from its own random stream: peak times (hours), peak
     fluxes, NOAA numbers (0: none), and when its core relaxed (None: no core, or it never flared).
 
-    The region's rate is that of its field with the core until the first M1.0+ flare after the
-    core emerged, then that of its field without it."""
+    The region's rate is that of its field with the core; where cores relax (`core_relaxes`), only
+    until the first M1.0+ flare after the core emerged, then that of its field without it."""
     rng = rng_for(settings.seed, "flares", region.id)
     steps = np.arange(int(region.t_start / CADENCE_H), int(region.t_end / CADENCE_H) + 1)
     bursts = _bursts(rng, steps.size, settings)
     if region.core is not None:
         region = dataclasses.replace(region, bipoles=[dataclasses.replace(b, t_relax=float("inf")) for b in region.bipoles])
     with_core = m_rate(region, steps, settings, bursts) / settings.m_fraction
-    if region.core is None:
+    if region.core is None or not settings.core_relaxes:
         rates, core_from = (with_core, with_core), steps.size
     else:
         rates = (with_core, m_rate(_without_core(region), steps, settings, bursts) / settings.m_fraction)
@@ -203,9 +207,13 @@ def flare_catalogue(regions: list[Region], settings: WorldSettings, workers: int
     p, f = _events(rng, np.full(span.size, settings.background_flare_rate * len(regions)), span)
     peaks.append(p), fluxes.append(f), noaa.append(np.zeros(p.size, dtype=int))
     peak, flux, ar = np.concatenate(peaks), np.concatenate(fluxes), np.concatenate(noaa).astype(float)
-    ar[(ar == 0) | (rng.uniform(size=ar.size) < settings.p_flare_no_region)] = np.nan
     classes = np.array([flux_to_class(x) for x in flux], dtype=object)
+    unattributed = np.array([dict(settings.p_flare_no_region).get(c[:1], 0.0) for c in classes])
+    ar[(ar == 0) | (rng.uniform(size=ar.size) < unattributed)] = np.nan
     classes[rng.uniform(size=classes.size) < settings.p_flare_unknown_class] = ""
+    completeness = np.array([dict(settings.catalogued).get(c[:1], 1.0) for c in classes])
+    listed = rng.uniform(size=classes.size) < completeness  # most B flares are lost under the X-ray background
+    peak, classes, ar = peak[listed], classes[listed], ar[listed]
     order = np.argsort(peak)
     peak_time = timestamp(peak[order])
     return pd.DataFrame({

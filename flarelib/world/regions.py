@@ -3,8 +3,8 @@ collide, on a rotating Sun.
 
 One underlying photospheric field per region, built from Yeates (2020) bipolar magnetic regions
 (`flarelib.world.bipoles`): a main bipole, sometimes a second one emerging into it, and in some
-regions a compact sheared core pressed into the inversion line, which relaxes at the region's first
-M flare (`relax_cores`). Regions emerge with cycle-like activity around each cycle's maximum, follow
+regions a compact sheared core pressed into the inversion line, which keeps the region productive (or,
+where `WorldSettings.core_relaxes`, relaxes at the region's first M flare: `relax_cores`). Regions emerge with cycle-like activity around each cycle's maximum, follow
 Joy's and Hale's laws, and get zero, one or two NOAA numbers.
 """
 
@@ -70,6 +70,7 @@ class Region:
     shear: float = 0.0  # dex of flare rate from the region's hidden shear (no keyword sees it)
     core: int | None = None  # index in `bipoles` of a compact sheared core at the inversion line
     noaa: list[int] = field(default_factory=list)
+    cycle: int = 24  # the solar cycle the region belongs to (23: seen by MDI; 24: by HMI, and by both in 2010)
 
     def cmd(self, t: np.ndarray | float) -> np.ndarray:
         """Central-meridian distance: Snodgrass differential rotation less Earth's orbital motion."""
@@ -130,7 +131,7 @@ def _region(rng: np.random.Generator, index: int, t0: float, cycle: int, setting
     t_end = max(b.t_emerge + b.t_grow + settings.fade * b.t_decay for b in bipoles)
     return Region(index, lat, float(rng.uniform(-150, 80)), float(t0), float(t_end), bipoles,
                   float(half_lon), float(half_lat), float(rng.uniform(0.95, 1.05)),
-                  shear=float(rng.normal(0, settings.shear_sigma)), core=core)
+                  shear=float(rng.normal(0, settings.shear_sigma)), core=core, cycle=cycle)
 
 
 def generate_regions(settings: WorldSettings) -> list[Region]:

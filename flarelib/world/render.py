@@ -83,6 +83,9 @@ class _Draws:
     nan_row: int | None  # first of three NaN rows
     quality: int
     nan_keyword: str | None
+    gain: float  # the record's calibration relative to the instrument's gain
+    noise_scale: float  # the record's noise relative to the instrument's (how many exposures it averages)
+    threshold: float  # the field (G) above which the tracker puts a pixel in this record's patch
 
 
 def _draws(region: Region, instrument: Instrument, step: int, settings: WorldSettings, shape: tuple[int, int]) -> _Draws:
@@ -94,7 +97,11 @@ def _draws(region: Region, instrument: Instrument, step: int, settings: WorldSet
     nan_row = int(rng.integers(0, shape[0])) if rng.uniform() < settings.p_nan_pixels else None  # a dropout
     quality = BAD_QUALITY if rng.uniform() < settings.p_bad_quality else 0
     nan_keyword = str(rng.choice(["USFLUXL", "MEANGBL", "R_VALUE", "AREA"])) if rng.uniform() < settings.p_nan_keyword else None
-    return _Draws(t, mu, field_noise, cut, nan_row, quality, nan_keyword)
+    gain = float(np.exp(rng.normal(0.0, instrument.gain_scatter)))
+    noise_scale = float(np.exp(rng.normal(0.0, instrument.noise_scatter)))
+    typical = settings.hmi_patch_threshold if instrument == HMI else settings.patch_threshold
+    threshold = typical * float(np.exp(rng.normal(0.0, settings.patch_scatter)))
+    return _Draws(t, mu, field_noise, cut, nan_row, quality, nan_keyword, gain, noise_scale, threshold)
 
 
 def observe(region: Region, instrument: Instrument, step: int, settings: WorldSettings, every: int = 1) -> Observation:
@@ -117,7 +124,7 @@ def observe(region: Region, instrument: Instrument, step: int, settings: WorldSe
     draws = [_draws(region, instrument, step, settings, shape)]
     factor = SUBSAMPLE[instrument.series]
     lattice = _los(region, instrument, grid, draws, slice(None, None, factor), slice(None, None, factor))
-    patch = _fine(_patch(lattice, settings.patch_threshold, settings.patch_dilation), factor, shape)[0]
+    patch = _fine(_patch(lattice, draws, dilation(instrument, settings)), factor, shape)[0]
     at = (slice(None, None, every), slice(0, shape[1] - draws[0].cut, every))
     los = lattice[..., : len(range(*at[1].indices(shape[1])))] if every == factor else _los(region, instrument, grid, draws, *at)
     observed = _observed(los, patch[at], instrument, grid, draws, settings, *at)[0]
@@ -154,7 +161,7 @@ def _los(region: Region, instrument: Instrument, grid: Canvas, draws: list[_Draw
     psf = np.deg2rad(instrument.psf_sigma_px * instrument.cdelt_deg)
     u, v = grid.u[cols], grid.v[rows]
     t = np.array([d.t for d in draws])
-    seen = np.array([d.mu * instrument.gain for d in draws])
+    seen = np.array([d.mu * instrument.gain * d.gain for d in draws])
     smooth = np.zeros((t.size, v.size, u.size), dtype=np.float32)
     product = np.empty((v.size, u.size), dtype=np.float32)
     for bipole in region.bipoles:
@@ -210,7 +217,7 @@ def _observed(los: np.ndarray, patch: np.ndarray, instrument: Instrument, grid: 
     fine *= patch
     fine += los
     for image, d in zip(fine, draws):
-        image += d.noise[rows, cols]
+        image += d.noise[rows, cols] if d.noise_scale == 1.0 else d.noise[rows, cols] * np.float32(d.noise_scale)
     return fine
 
 
@@ -226,12 +233,18 @@ def _grow_cross(mask: np.ndarray, iterations: int) -> np.ndarray:
     return (distance >= 0) & (distance <= iterations)
 
 
-def _patch(lattice: np.ndarray, threshold: float, dilation: int) -> np.ndarray:
+def dilation(instrument: Instrument, settings: WorldSettings) -> int:
+    """How many MDI pixels of plage the instrument's tracker takes in around the flux."""
+    return settings.hmi_patch_dilation if instrument == HMI else settings.patch_dilation
+
+
+def _patch(lattice: np.ndarray, draws: list[_Draws], dilation: int) -> np.ndarray:
     """The tracked patch of records on MDI's pixel (`lattice`: every 4th HMI pixel, as the fusion
-    samples, stacked by record): where the smoothed noise-free field stands above the threshold,
-    widened by `dilation` such pixels (the plage around the flux); no reach across records."""
+    samples, stacked by record): where the smoothed noise-free field stands above each record's
+    threshold, widened by `dilation` such pixels (the plage around the flux); no reach across records."""
     smooth = ndimage.gaussian_filter(np.abs(lattice), (0.0, 1.0, 1.0))
-    return _grow_cross(smooth > threshold, dilation)
+    thresholds = np.array([d.threshold for d in draws], dtype=np.float32)[:, None, None]
+    return _grow_cross(smooth > thresholds, dilation)
 
 
 def _fine(coarse: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
@@ -252,7 +265,7 @@ def chunk_keywords(region: Region, instrument: Instrument, steps: np.ndarray, se
     draws = [_draws(region, instrument, int(step), settings, shape) for step in steps]
     every = (slice(None, None, factor), slice(None, None, factor))
     lattice = _los(region, instrument, grid, draws, *every)
-    coarse = _patch(lattice, settings.patch_threshold, settings.patch_dilation)
+    coarse = _patch(lattice, draws, dilation(instrument, settings))
     on_lattice = _observed(lattice, coarse, instrument, grid, draws, settings, *every)
     fine = _fine(coarse, factor, shape)
     out: list[tuple[Observation, dict] | None] = [None] * len(draws)

@@ -25,7 +25,9 @@ class WorldSettings:
     b0_rho_power: float = 0.5  # bigger bipoles are stronger
     b0_sigma: float = 0.3  # of ln B0 at a given separation
     p_complex: float = 0.35  # a second bipole emerges into the region
-    p_core: float = 0.25  # a compact sheared core emerges at the inversion line (and stores free energy)
+    p_core: float = 0.25  # a compact sheared core emerges at the inversion line
+    core_relaxes: bool = False  # the first M1.0+ flare spends the core (off: a region that forgets its activity
+                                # at its first flare cannot have the Sun's persistence, Table 2)
     core_strength: tuple[float, float] = (0.6, 1.2)  # its amplitude relative to the main bipole's
     core_rho_deg: tuple[float, float] = (0.5, 0.9)  # its half-separation
     decay_days: tuple[float, float] = (5.0, 15.0)  # e-folding time of the decay, uniform in this range
@@ -35,29 +37,41 @@ class WorldSettings:
     texture_mdi: float = 0.06  # fine structure relative to the field, at each instrument's pixel
     texture_hmi: float = 0.08
     texture_floor_mdi: float = 48.0  # fine structure of the weak field (G)
-    texture_floor_hmi: float = 21.0
+    texture_floor_hmi: float = 24.0
     texture_sigma_deg: float = 0.024  # the fine structure's correlation length
     patch_threshold: float = 10.0  # the smoothed field that defines the tracked patch (G)
+    hmi_patch_threshold: float = 5.0  # HMI's tracker, with a third of MDI's noise, follows weaker field
+    patch_scatter: float = 0.6  # record-to-record scatter of the tracker's threshold (sd of its ln)
     patch_dilation: int = 9  # MDI pixels of plage around it
-    cycle23_strength: float = 1.066  # cycle 23's bipole amplitudes relative to cycle 24's
+    hmi_patch_dilation: int = 12  # HARPs take in more of the surrounding plage than TARPs (fitted to AREA)
+    cycle23_strength: float = 0.969  # cycle 23's bipole amplitudes relative to cycle 24's (MDI sees them 1.1x)
     cycle23_size: float = 1.374  # and separations
     # flares: M1.0+ rate from the inversion-line gradient, the flux, emergence, a hidden shear and bursts
-    flare_rate_m: float = 0.012  # M1.0+ flares per day at the reference gradient and flux
+    flare_rate_m: float = 0.0025  # M1.0+ flares per day at the reference gradient and flux
     gradient_ref: float = 160000.0  # G per radian across the steepest inversion line (about 230 G/Mm)
     flux_ref: float = 1e22  # Mx
     gradient_power: float = 8.0
-    flux_power: float = 0.5
+    flux_power: float = 0.0  # the flux adds nothing beyond the gradient (fitted to both instruments' event rates)
     emergence_gain: float = 1.5  # dex of rate per dex of flux growth over 24 h
     shear_sigma: float = 0.25  # dex: a region's hidden shear, seen by no keyword
     burst_sigma: float = 0.25  # dex: activity that comes and goes within a day
     burst_hours: float = 12.0  # the bursts' correlation time
     small_flare_rate: float = 0.15  # B- and C-class flares per day, from any region with flux
-    max_rate_m: float = 1.0  # M1.0+ flares per day at most
-    depletion: float = 0.2  # an M1.0+ flare spends free energy: the rate drops by this factor
-    recovery_hours: float = 240.0  # and recovers with this time constant
+    cycle23_flare_rate: float = 0.35  # cycle 23's M1.0+ rate relative to cycle 24's at the same drivers (fitted
+                                      # to the event rates: what the drivers miss of the difference between the cycles)
+    max_rate_m: float = 0.25  # M1.0+ flares per day at most, from the drivers (excitation adds to it)
+    excitation: float = 4.0  # an M1.0+ flare leaves the region more productive: its rate rises by this factor
+    excitation_hours: float = 48.0  # and relaxes back with this time constant
+    max_excitation: float = 4.0  # at most this factor above the drivers' rate
     m_fraction: float = 0.025  # M1.0+ among B1.0+ flares (N(>F) ~ F^-0.8 over two decades)
     background_flare_rate: float = 5e-4  # flares per day per modelled region, from unmodelled ones (no NOAA number)
-    p_flare_no_region: float = 0.07
+    # the share of each GOES class's flares that the catalogue gives no NOAA region (the real NGDC and SWPC
+    # catalogues of 1996-2020: B 0.58, C 0.42, M 0.23, X 0.16, background flares of unmodelled regions included)
+    p_flare_no_region: tuple[tuple[str, float], ...] = (("B", 0.55), ("C", 0.40), ("M", 0.22), ("X", 0.15))
+    # the share of each class's flares that the catalogue lists at all: a B flare is lost when the X-ray background
+    # stands above it (the real catalogues attribute 3.0-3.7 B flares per M flare to regions; the flare-size
+    # distribution gives about 34)
+    catalogued: tuple[tuple[str, float], ...] = (("B", 0.2),)
     p_flare_unknown_class: float = 0.003
     p_no_noaa: float = 0.05
     p_two_noaa: float = 0.06
