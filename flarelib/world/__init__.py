@@ -13,7 +13,7 @@ magnetogram is re-rendered on demand and is identical to the one its keywords we
 Where each part lives:
 
 - `settings`: the world's size, seed and constants (`WorldSettings`).
-- `instruments`: MDI and HMI (pixel, point-spread, noise, gain, mission span) and the time axis.
+- `instruments`: MDI and HMI (pixel, point-spread, noise, gain and their scatter, mission span), the time axis, a record's noise.
 - `bipoles`: the Yeates (2020) bipolar magnetic region, Eq. 18, the world's building block.
 - `regions`: the regions, their bipoles and cores, rotation and NOAA numbers.
 - `render`: a record's magnetogram and keywords, one record or a chunk of a region's records.

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from flarelib.seeding import rng_for
+
 EPOCH = pd.Timestamp("1993-01-01 00:00:00")  # T_REC epoch of the 96-minute series (TAI; UTC here)
 CADENCE_H = 1.6
 MDI_GAP = (pd.Timestamp("1998-06-25"), pd.Timestamp("1998-10-20"))  # SOHO lost, as in the real record
@@ -53,3 +55,22 @@ def step_time(steps: np.ndarray | int) -> pd.DatetimeIndex:
 
 def timestamp(h: np.ndarray | float) -> pd.DatetimeIndex:
     return EPOCH + pd.to_timedelta(np.atleast_1d(h), unit="h")
+
+
+_BANKS: dict[tuple, np.ndarray] = {}
+BANK_SIZE = 1 << 22
+
+
+def noise(seed: int, instrument: Instrument, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """The instrument's noise for one record: a slice, at a random offset, of a bank of 4 million
+    Gaussian draws made once per world and instrument (drawing every pixel anew costs more than
+    the rest of a record; slices at random offsets are as good as fresh draws for a teaching world)."""
+    key = (seed, instrument.name)
+    if key not in _BANKS:
+        _BANKS[key] = rng_for(seed, "noise bank", instrument.name).standard_normal(BANK_SIZE, dtype=np.float32) * np.float32(instrument.noise_gauss)
+    size = shape[0] * shape[1]
+    bank = _BANKS[key]
+    if size > bank.size:
+        return rng.standard_normal(shape, dtype=np.float32) * np.float32(instrument.noise_gauss)
+    start = int(rng.integers(0, bank.size - size + 1))
+    return bank[start : start + size].reshape(shape)

@@ -21,7 +21,7 @@ from flarelib.keywords import ON_PATCH, area_mh, compute_keywords, pixel_area_cm
 from flarelib.schema import SUBSAMPLE
 from flarelib.seeding import rng_for
 from flarelib.world.bipoles import SIZE_FACTOR
-from flarelib.world.instruments import BAD_QUALITY, CADENCE_H, HMI, MDI, Instrument
+from flarelib.world.instruments import BAD_QUALITY, CADENCE_H, HMI, MDI, Instrument, noise
 from flarelib.world.regions import Bipole, Region
 from flarelib.world.settings import WorldSettings
 
@@ -323,25 +323,6 @@ def _patch_keywords(field: np.ndarray, mask: np.ndarray, cdelt_deg: float) -> di
         "MEANGBL": float(_gradient(field)[mask].mean(dtype=np.float64)),
         "AREA": area_mh(mask, cdelt_deg),
     }
-
-
-_BANKS: dict[tuple, np.ndarray] = {}
-BANK_SIZE = 1 << 22
-
-
-def noise(seed: int, instrument: Instrument, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-    """The instrument's noise for one record: a slice, at a random offset, of a bank of 4 million
-    Gaussian draws made once per world and instrument (drawing every pixel anew costs more than
-    the rest of a record; slices at random offsets are as good as fresh draws for a teaching world)."""
-    key = (seed, instrument.name)
-    if key not in _BANKS:
-        _BANKS[key] = rng_for(seed, "noise bank", instrument.name).standard_normal(BANK_SIZE, dtype=np.float32) * np.float32(instrument.noise_gauss)
-    size = shape[0] * shape[1]
-    bank = _BANKS[key]
-    if size > bank.size:
-        return rng.standard_normal(shape, dtype=np.float32) * np.float32(instrument.noise_gauss)
-    start = int(rng.integers(0, bank.size - size + 1))
-    return bank[start : start + size].reshape(shape)
 
 
 def record_keywords(obs: Observation, cdelt_deg: float) -> dict[str, float]:
