@@ -70,12 +70,15 @@ def test_the_attribution_words_follow_the_tables():
     rises = pd.DataFrame({"ARPNUM": [4, 6], "forecast when quiet": [0.1, 0.5], "forecast when imminent": [0.7, 0.52],
                           "rise": [0.6, 0.02]})
     frames = pd.DataFrame({"ratio": [5.0, 7.0, 6.0], "|B| ratio": [2.0, 2.5, 1.5], "ratio - |B| ratio": [3.0, 4.5, 4.5]})
-    said = attribution_words(trends, layers, 0, rises, 0.1, 1e-4, frames)
+    said = attribution_words(trends, layers, 0, rises, 0.1, 2, 1e-4, frames)
     assert said[0].endswith("as a CNN that learned the world's rule should.")
     assert "maps 2 pixels a side" in said[1] and "conv 1, 8 pixels a side (r = 0.30)" in said[1]
     assert "Of 2 candidate regions, 1 had an out-of-fold forecast that rose by at least 0.1; explained: HARP 4 (0.100 to 0.700)" in said[2]
     assert "6.0 times the pixel share there and the |B| control 2.0 times, over 3 frames" in said[3]
     assert "more than a map of |B| alone puts there" in said[3]
-    none = attribution_words(trends.assign(Spearman=[-0.2, 0.3]), layers, None, rises, 0.9, float("nan"), pd.DataFrame())
+    none = attribution_words(trends.assign(Spearman=[-0.2, 0.3]), layers, None, rises, 0.9, 2, float("nan"), pd.DataFrame())
     assert "not as the world's rule would have it" in none[0] and "Grad-CAM is not shown" in none[1]
     assert none[-1].startswith("None of the 2 candidate regions")
+    rose = rises.assign(rise=[0.6, 0.3], **{"forecast when imminent": [0.7, 0.8]})
+    assert "2 had an out-of-fold forecast that rose by at least 0.1; the 1 that rose most are explained: HARP 4 (" in \
+        attribution_words(trends, layers, 0, rose, 0.1, 1, 1e-4, frames)[2]

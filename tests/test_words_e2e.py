@@ -119,7 +119,7 @@ def test_the_attribution_words_are_the_records(smoke_run):
     rises = pd.read_csv(folder / "forecast_rise.csv")
     frames = pd.read_csv(folder / "pil_share.csv") if (folder / "pil_share.csv").exists() else pd.DataFrame()
     said = words.attribution_words(trends, layers, detail, rises, params["attribution_min_rise"],
-                                   numbers["ig_completeness_error"], frames)
+                                   params["attribution_sequences"], numbers["ig_completeness_error"], frames)
     assert words.as_markdown(said) in page_text(run_dir, "08_attribution")
     explained = rises[rises.rise >= params["attribution_min_rise"]]
     assert numbers["sequences"] == sorted(explained.ARPNUM, key=lambda a: -explained.set_index("ARPNUM").rise[a])[:len(numbers["sequences"])]

@@ -48,9 +48,9 @@ def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle
 def world_windows(store: Store) -> pd.DataFrame:
     """The world's labelled windows as the study keeps them (positives and QUIET-to-QUIET
     negatives, the record rules applied), with their last record's keywords."""
-    from flarelib.sampling import sample_windows
+    from flarelib.sampling import sample_windows, sampling_records
     from flarelib.world.calibration import windows_with_keywords
 
     kept, _ = filter_store(store)
-    samples, _ = sample_windows(kept, store.flares.flares)
+    samples, _ = sample_windows(sampling_records(kept), store.flares.flares)
     return windows_with_keywords(samples, kept)

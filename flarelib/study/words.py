@@ -160,7 +160,7 @@ def operational_words(scores: pd.DataFrame, disk: pd.DataFrame, transfer: pd.Dat
 
 
 def attribution_words(trends: pd.DataFrame, layers: pd.DataFrame, detail: int | None, rises: pd.DataFrame,
-                      min_rise: float, completeness_error: float, frames: pd.DataFrame) -> list[str]:
+                      min_rise: float, n: int, completeness_error: float, frames: pd.DataFrame) -> list[str]:
     """Chapter 08 in words: whether the CNN's forecasts over the bipole grid move as the world's flares
     do, which Grad-CAM layer has spatial detail, which regions' forecasts rose enough to explain,
     Integrated Gradients' completeness, and the inversion-line ratio beside its ``|B|`` control.
@@ -170,6 +170,7 @@ def attribution_words(trends: pd.DataFrame, layers: pd.DataFrame, detail: int | 
     trends : `attribution.grid_trends` (amplitude first, separation second).
     layers, detail : `attribution.gradcam_layers` and the layer `attribution.detailed_layer` chose.
     rises, min_rise : `sequences.forecast_rise` of the candidates, and the rise a region needed.
+    n : at most this many regions are explained (`attribution_sequences`).
     completeness_error : `sequences.completeness_error`.
     frames : `sequences.inversion_line_table` (empty when no region was explained).
     """
@@ -193,9 +194,9 @@ def attribution_words(trends: pd.DataFrame, layers: pd.DataFrame, detail: int | 
         words.append(f"None of the {len(rises)} candidate regions had an out-of-fold forecast that rose by {min_rise:g} or more "
                      "from its quiet record to its imminent one, so no region's change is explained.")
         return words
-    shown = up.sort_values("rise", ascending=False)
+    shown = up.sort_values("rise", ascending=False).head(n)
     words.append(f"Of {len(rises)} candidate regions, {len(up)} had an out-of-fold forecast that rose by at least {min_rise:g}; "
-                 "explained: " + ", ".join(f"HARP {a} ({q:.3f} to {i:.3f})" for a, q, i in
+                 + ("explained: " if len(shown) == len(up) else f"the {len(shown)} that rose most are explained: ") + ", ".join(f"HARP {a} ({q:.3f} to {i:.3f})" for a, q, i in
                                            zip(shown.ARPNUM, shown["forecast when quiet"], shown["forecast when imminent"]))
                  + f". Integrated Gradients' maps sum to the change of forecast within {completeness_error:.1e}.")
     if len(frames):
