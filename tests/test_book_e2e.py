@@ -96,7 +96,8 @@ def test_built_chapters_record_their_headline_numbers(built):
     assert numbers["01_data"]["co_temporal_pairs"] >= 1 and numbers["01_data"]["records_kept"]["SHARP"] > 0
     from flarelib.world.instruments import HMI, MDI
 
-    assert abs(numbers["02_fusion"]["qq_factor"] - MDI.gain / HMI.gain) < 0.05  # the synthetic MDI gain, recovered
+    fusion = numbers["02_fusion"]  # the synthetic MDI gain, recovered within the bootstrap's reach over the pairs
+    assert abs(fusion["qq_factor"] - MDI.gain / HMI.gain) < max(0.05, 3 * fusion["qq_factor_std"]), fusion
     assert sum(numbers["03_sampling"]["positives"].values()) > 0
     for name in ("04_lstm", "05_cnn"):
         assert numbers[name]["n_train"] > 0 and 1 <= numbers[name]["best_epoch"] <= numbers[name]["epochs"]

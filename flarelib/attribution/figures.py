@@ -27,7 +27,7 @@ def plot_bipole_maps(table: pd.DataFrame, images: np.ndarray, maps: dict[str, np
     along a row, on one colour scale per row, shown at its right."""
     rows = ["input", *maps]
     side = min(1.9, WIDTH / max(1, len(table)))
-    fig, axes = plt.subplots(len(rows), len(table), figsize=(side * len(table) + 1.6, side * len(rows) + 0.6), squeeze=False,
+    fig, axes = plt.subplots(len(rows), len(table), figsize=(side * len(table) + 1.3, side * len(rows) + 0.6), squeeze=False,
                              layout="constrained")
     for i, (name, values) in enumerate([("input", images), *maps.items()]):
         cmap = "gray" if name == "input" else "viridis" if name.startswith("GradCAM") else "RdBu_r"
@@ -35,8 +35,8 @@ def plot_bipole_maps(table: pd.DataFrame, images: np.ndarray, maps: dict[str, np
         for j in range(len(table)):
             shown = _symmetric(axes[i, j], values[j], limit, cmap)
         bar = fig.colorbar(shown, ax=axes[i, :], shrink=0.8, pad=0.01)
-        bar.set_label("standardized field" if name == "input" else "attribution", fontsize=SMALLEST_PT)
-        bar.ax.tick_params(labelsize=SMALLEST_PT)
+        bar.set_label("standardized field" if name == "input" else "attribution", fontsize=SMALLEST_PT + 1)
+        bar.ax.tick_params(labelsize=SMALLEST_PT + 1)
     for j, row in enumerate(table.itertuples()):
         axes[0, j].set_title(f"B0 {row.B0:.0f} G, P = {row.probability:.2f}\nrho {row.rho_deg:.0f} deg, tilt {row.tilt_deg:.0f}")
     for ax, name in zip(axes[:, 0], rows):

@@ -206,3 +206,12 @@ def region_intervals(samples: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -
             low, high = np.nanquantile(values, [0.025, 0.975])
             rows.append({"SERIES": series, "statistic": name, "low": float(low), "high": float(high)})
     return pd.DataFrame(rows)
+
+
+def ks_noise(world: pd.DataFrame, real: pd.DataFrame) -> pd.Series:
+    """Per instrument, the two-sample KS distance that chance alone exceeds 5% of the time between
+    samples of these many regions (1.36 sqrt(1/n + 1/m), regions, not windows, being the independent
+    draws): how far a small world's keyword distances may stray from its constants' expectation."""
+    return pd.Series({series: 1.36 * np.sqrt(1 / world[world.SERIES == series].ARPNUM.nunique()
+                                             + 1 / real[real.SERIES == series].ARPNUM.nunique())
+                      for series in ("SHARP", "SMARP")})
