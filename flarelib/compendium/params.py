@@ -111,9 +111,10 @@ class Params(BaseModel):
     attribution_folds: int = Field(5, ge=2, description="Cross-validation folds over regions for out-of-sample maps.")
     attribution_sequences: int = Field(2, ge=1, description="Quiet-to-flare-imminent sequences explained.")
     attribution_regions: tuple[int, ...] = Field((), description="SHARP regions to explain (default: chosen from the data).")
-    attribution_min_rise: float = Field(0.1, ge=0.0, le=1.0, description=(
+    attribution_min_rise: float = Field(0.1, ge=-1.0, le=1.0, description=(
         "A region is explained only if its out-of-fold CNN forecast rises by at least this much (probability) from the "
-        "first frame of its quiet-to-imminent sequence to the last: a map of a change that did not happen explains nothing."))
+        "first frame of its quiet-to-imminent sequence to the last: a map of a change that did not happen explains nothing "
+        "(-1 explains every candidate, as the smoke set does to exercise the code on a CNN that trained two epochs)."))
     # Chapter 09, operational forecasts
     operational_folds: int = Field(5, ge=2, description="Folds over regions for the out-of-sample full-disk forecasts.")
     issue_every_hours: int = Field(6, ge=2, le=24, description="Hours between full-disk forecast issue times.")
