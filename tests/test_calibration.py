@@ -160,3 +160,11 @@ def test_the_teach_world_meets_every_calibration_target(teach_world, real):
     study = persistence_shares_of(TABLE2)
     assert len(calibration.persistence_beside_study(teach_world["samples"], study)) == 4
     assert calibration.calibration_misses(teach_world["windows"], real, teach_world["samples"], study, teach_world["fits"]) == []
+
+
+def test_the_targets_table_states_what_the_tests_check():
+    table = calibration.targets_table().set_index("target")["value"]
+    assert table.str.contains(str(calibration.TARGETS["ks"])).iloc[0]
+    assert table["Table 2: positives after a QUIET day"] == f"the study's +- {calibration.TARGETS['share after QUIET']}"
+    assert table["Figure 2: MEANGBL r of co-temporal records"] == "0.796 +- 0.02"
+    assert len(table) == 5 + len(calibration.TARGETS["event_rate"]) + len(calibration.TARGETS["figure2_r"])

@@ -215,3 +215,17 @@ def ks_noise(world: pd.DataFrame, real: pd.DataFrame) -> pd.Series:
     return pd.Series({series: 1.36 * np.sqrt(1 / world[world.SERIES == series].ARPNUM.nunique()
                                              + 1 / real[real.SERIES == series].ARPNUM.nunique())
                       for series in ("SHARP", "SMARP")})
+
+
+def targets_table() -> pd.DataFrame:
+    """The calibration targets (`TARGETS`) in words, one row each: what is compared and how close it must be,
+    so a page states them from the code that tests them."""
+    t = TARGETS
+    rows = [("keyword distribution per instrument (KS distance to the real tables)", f"at most {t['ks']}"),
+            *[(f"{s} event rate", f"{rate} +- {t['event_rate_tolerance']:.0%}") for s, rate in t["event_rate"].items()],
+            ("regions that ever have a positive window", f"about {t['regions_positive']:.0%}"),
+            ("the largest region's share of an instrument's positives", f"at most {t['top_region_share']:.0%}"),
+            ("Table 2: STRONG days followed by a STRONG day", f"the study's +- {t['share STRONG to STRONG']}"),
+            ("Table 2: positives after a QUIET day", f"the study's +- {t['share after QUIET']}"),
+            *[(f"Figure 2: {k} r of co-temporal records", f"{r} +- {t['figure2_tolerance']}") for k, r in t["figure2_r"].items()]]
+    return pd.DataFrame(rows, columns=["target", "value"])
