@@ -20,6 +20,7 @@ from typing import Callable
 import nbformat
 import yaml
 
+from flarelib.compendium.beside import with_findings, with_table7_beside
 from flarelib.compendium.paths import project_root
 from flarelib.compendium.integrity import HashCache, check, describe_faults, read_manifest, run_command
 from flarelib.compendium.keys import RunError
@@ -85,7 +86,7 @@ def stage(run_dir: Path, root: Path, twin: TwinNote | None = None,
         executed = run_dir / spec.name / f"{spec.name}.ipynb"
         target = staging / spec.notebook.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
-        page = for_the_page(nbformat.read(executed, as_version=4), run_dir, root)
+        page = with_table7_beside(for_the_page(nbformat.read(executed, as_version=4), run_dir, root), spec.name, run_dir)
         if twin is not None:
             note = twin(spec.name, skipped=bool(manifest.get("skipped")))
             if note:
@@ -143,30 +144,6 @@ def stale_note(chapter: str, run_dir: Path, root: Path) -> str:
 
 
 WORLD_FIGURES = ("world_beside_sun", "world_positives_per_region")
-
-
-FINDING_SETS = {"archive": "real keywords (archive)", "demo": "the teaching world (demo; not the Sun)"}
-
-
-def with_findings(page: Path, run_dir: Path) -> None:
-    """End the staged page "The study's findings, questioned" with one table per run: this run's, and
-    the other book's when its run folder (`runs/archive` or `runs/demo`) stands beside this one."""
-    from flarelib.study import findings
-
-    runs = [run_dir] + [run_dir.parent / name for name in FINDING_SETS
-                        if (run_dir.parent / name).resolve() != run_dir.resolve() and (run_dir.parent / name / "07_significance").is_dir()]
-    text = []
-    for folder in runs:
-        record = folder / "07_significance" / "record.json"
-        source = json.loads(record.read_text()).get("source") if record.is_file() else None
-        label = FINDING_SETS.get(folder.name, f"the run in {folder.name} (source: {source})")
-        this = " (this book)" if folder == run_dir else ""
-        text += ["", f"## Measured on {label}{this}", "", f"Source: `{source}`.", "",
-                 findings(folder).to_markdown(index=False)]
-    if len(runs) == 1:
-        text += ["", "The other book's run is not beside this one: `make site` runs both and shows both here."]
-    with page.open("a") as out:
-        out.write("\n".join(text) + "\n")
 
 
 PRIMER_FIGURES = {  # chapter 01's figures shown on the primer page, with what they show

@@ -40,6 +40,10 @@ BOOKS = {
                  "Its numbers teach the method; they are not findings about the Sun.",
                  "this chapter on the teaching world"),
 }
+# The teaching book's words when it is built from `params/teach.yaml` (the publishing workflow's choice)
+TEACH_ABOUT = ("The embedded, seeded synthetic world at the study's scale (about 1,100 HARPs and 2,000 TARPs, the study's "
+               "10 experiments): every chapter, magnetograms included, so that its statistics can show what the study's "
+               "methods find. Its numbers teach the method; they are not findings about the Sun.")
 ADD_ARCHIVE = ("The book on the real Sun is not in this site: its data files are missing. With a network, "
                "<code>flarelib data fetch windows goes</code> (about 30 MB), or point <code>FLARELIB_DATA_DIR</code> at a "
                "copy, then <code>make site</code> again.")
@@ -88,10 +92,12 @@ def landing_page(books: dict[str, Path], missing_note: str | None = None) -> str
     sections = []
     for name, run_dir in books.items():
         book = BOOKS[name]
+        teach = name == "demo" and Path(run_dir).name == "teach"
+        about, set_name = (TEACH_ABOUT, "teach") if teach else (book.about, name)
         numbers = "".join(f"<li>{line}</li>" for line in headline(run_dir))
         sections.append(f'<section><h2><a href="{name}/index.html">{html.escape(book.title)}</a></h2>'
-                        f"<p>{html.escape(book.about)}</p><p>Data source: <code>{name}</code> parameter set "
-                        f"(<code>params/{name}.yaml</code>).</p><ul>{numbers}</ul></section>")
+                        f"<p>{html.escape(about)}</p><p>Data source: <code>{set_name}</code> parameter set "
+                        f"(<code>params/{set_name}.yaml</code>).</p><ul>{numbers}</ul></section>")
     if missing_note:
         sections.append(f'<section class="missing"><p>{missing_note}</p></section>')
     return f"""<!DOCTYPE html>
