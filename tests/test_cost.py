@@ -56,10 +56,15 @@ def test_a_training_is_epochs_times_batches_times_a_step_plus_its_fixed_cost(tim
     assert found.at_most >= found.seconds and "at most" in found.describe()
 
 
-def test_the_synthetic_worlds_training_sizes_scale_with_its_regions():
-    sizes, origin = cost.training_sizes(["SHARP_ONLY"], None, regions=170, source="synthetic")
-    assert sizes == {"SHARP_ONLY": pytest.approx(cost.SYNTHETIC_TRAIN_PER_REGION["SHARP_ONLY"] * 170)}
+def test_the_synthetic_worlds_training_sizes_scale_with_the_regions_of_each_cycle():
+    sizes, origin = cost.training_sizes(["SHARP_ONLY", "SMARP_ONLY", "FUSED_SHARP"], None, regions=(90, 80), source="synthetic")
+    sharp, smarp = cost.SYNTHETIC_TRAIN_PER_REGION["SHARP_ONLY"] * 80, cost.SYNTHETIC_TRAIN_PER_REGION["SMARP_ONLY"] * 90
+    # a fused dataset trains on its own instrument's training windows and on every window of the other's
+    assert sizes == pytest.approx({"SHARP_ONLY": sharp, "SMARP_ONLY": smarp, "FUSED_SHARP": sharp + smarp / 0.6})
     assert "170 regions" in origin
+    # the teach run's chapter 03 cut (mean over its 10 seeds) 3,877, 5,665 and 12,654 training windows
+    teach, _ = cost.training_sizes(["SHARP_ONLY", "SMARP_ONLY", "FUSED_SHARP"], None, regions=(2400, 1300), source="synthetic")
+    assert teach == pytest.approx({"SHARP_ONLY": 3877, "SMARP_ONLY": 5665, "FUSED_SHARP": 12654}, rel=0.06)
 
 
 def test_a_training_step_is_timed_on_this_machine():

@@ -107,7 +107,7 @@ def _cutout(args: argparse.Namespace) -> int:
     return 0
 
 
-COSTLY = {"paper"}  # parameter sets whose cost is estimated before they run
+COSTLY = {"paper", "teach"}  # parameter sets whose cost is estimated (and printed) before they run
 
 
 class UsageError(ValueError):

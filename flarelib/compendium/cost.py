@@ -97,8 +97,10 @@ CHAPTER_WORK = {
     "05_cnn": (8.0, 0.0), "06_stacking": (20.0, 0.0), "07_significance": (30.0, 0.0),
     "08_attribution": (40.0, 0.0), "09_operational": (20.0, 0.77),
 }
-# Training windows per region of the synthetic world (both cycles), per dataset: smoke's chapter 03
-SYNTHETIC_TRAIN_PER_REGION = {"SHARP_ONLY": 0.47, "FUSED_SHARP": 1.86, "SMARP_ONLY": 0.81, "FUSED_SMARP": 1.59}
+# Training windows of the synthetic world's single-instrument datasets per region of their cycle (SHARP: cycle
+# 24, SMARP: cycle 23), as the teach run's chapter 03 cut them (the demo's differ by under a third); a fused
+# dataset adds the other instrument's windows of every split (its training share is 1 - test - validation).
+SYNTHETIC_TRAIN_PER_REGION = {"SHARP_ONLY": 2.98, "SMARP_ONLY": 2.36}
 
 
 @dataclass(frozen=True)
@@ -153,11 +155,23 @@ class CostEstimate:
         return "\n".join(lines)
 
 
-def training_sizes(datasets: list[str], table5: Path | None = None, regions: int | None = None,
+def synthetic_sizes(datasets: list[str], regions: tuple[int, int], train_share: float = 0.6) -> dict[str, float]:
+    """Training windows of the synthetic world's datasets for (cycle 23, cycle 24) regions: each
+    instrument's own windows per region of its cycle (`SYNTHETIC_TRAIN_PER_REGION`), and a fused
+    dataset's the target's plus all of the other instrument's (its training share undone)."""
+    own = {"SHARP_ONLY": SYNTHETIC_TRAIN_PER_REGION["SHARP_ONLY"] * regions[1],
+           "SMARP_ONLY": SYNTHETIC_TRAIN_PER_REGION["SMARP_ONLY"] * regions[0]}
+    fused = {"FUSED_SHARP": own["SHARP_ONLY"] + own["SMARP_ONLY"] / train_share,
+             "FUSED_SMARP": own["SMARP_ONLY"] + own["SHARP_ONLY"] / train_share}
+    sizes = {**own, **fused}
+    return {d: sizes.get(d, sum(own.values())) for d in datasets}
+
+
+def training_sizes(datasets: list[str], table5: Path | None = None, regions: tuple[int, int] | None = None,
                    source: str = "archive") -> tuple[dict[str, float], str]:
     """Training windows per dataset: the mean over seeds of a finished chapter 03's `table5.csv` when
-    there is one; else, for the synthetic world of `regions` regions, its windows per region; else the
-    study's Table 5 (balanced)."""
+    there is one; else, for the synthetic world of `regions` (cycle 23, cycle 24) regions, its windows
+    per region (`synthetic_sizes`); else the study's Table 5 (balanced)."""
     if table5 is not None and Path(table5).exists():
         import pandas as pd
 
@@ -166,8 +180,7 @@ def training_sizes(datasets: list[str], table5: Path | None = None, regions: int
         if set(datasets) <= set(sizes.index):
             return {d: float(sizes[d]) for d in datasets}, f"as chapter 03 cut them ({table5})"
     if source == "synthetic" and regions:
-        return ({d: SYNTHETIC_TRAIN_PER_REGION.get(d, 1.5) * regions for d in datasets},
-                f"of the synthetic world's {regions} regions")
+        return synthetic_sizes(datasets, regions), f"of the synthetic world's {sum(regions)} regions"
     return {d: 2.0 * STUDY_TRAIN_POSITIVES.get(d, 5000) for d in datasets}, "of the study's size (Table 5)"
 
 
@@ -219,7 +232,8 @@ def estimate(params, table5: Path | None = None) -> CostEstimate:
     where = device()
     workers = 1 if where.type == "cuda" else (params.workers or os.cpu_count() or 1)
     regions = params.regions_cycle23 + params.regions_cycle24
-    sizes, origin = training_sizes(list(params.datasets), table5, regions, params.source)
+    sizes, origin = training_sizes(list(params.datasets), table5, (params.regions_cycle23, params.regions_cycle24),
+                                   params.source)
     images = "magnetograms" in SOURCE_PROVIDES.get(params.source, set())
     models = [m for m in params.models if images or m != "CNN"]
     step = {model: seconds_per_step(model, params.image_size, params.batch_size, cnn_channels=params.cnn_channels)
