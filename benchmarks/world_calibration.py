@@ -20,9 +20,8 @@ from pathlib import Path
 import yaml
 
 from flarelib import fusion
-from flarelib.sampling import persistence_shares_of, sample_windows, sampling_records
-from flarelib.sources.store import filter_store
-from flarelib.sources.synthetic import build_synthetic
+from flarelib.sampling import persistence_shares_of
+from flarelib.sources.synthetic import build_synthetic, sampled_world
 from flarelib.sources.window_tables import real_windows_if_present
 from flarelib.study.published import TABLE2
 from flarelib.world import calibration
@@ -36,11 +35,9 @@ def measure(name: str, folder: Path) -> None:
     began = time.perf_counter()
     store = build_synthetic(folder / name, p["seed"], p["regions_cycle23"], p["regions_cycle24"], p["overlap_regions"], workers=0)
     print(f"=== {name}: the world built in {time.perf_counter() - began:.0f} s")
-    kept, _ = filter_store(store)
-    samples, _ = sample_windows(sampling_records(kept), store.flares.flares)
-    world, real = calibration.windows_with_keywords(samples, kept), real_windows_if_present()
-    study = persistence_shares_of(TABLE2)
-    fits, _ = fusion.keyword_regression(kept)
+    sampled = sampled_world(store)
+    kept, samples, world, fits = sampled.kept, sampled.samples, sampled.windows, sampled.fits
+    real, study = real_windows_if_present(), persistence_shares_of(TABLE2)
     print(calibration.keyword_distances(world, real).round(3).to_string(index=False))
     print(calibration.region_statistics(world).round(4).to_string())
     intervals = calibration.region_intervals(samples).set_index(["SERIES", "statistic"])

@@ -68,18 +68,13 @@ needs_tables = pytest.mark.skipif(not (SHARED_DATA / wt.TABLES_DIR).exists(),
 def _world(folder, name: str):
     """A parameter set's world: its kept records, its windows as the study samples them, their last
     records' keywords, and Figure 2's fits over the co-temporal records."""
-    from flarelib.fusion import keyword_regression
-    from flarelib.sampling import sample_windows, sampling_records
-    from flarelib.sources.store import filter_store
-    from flarelib.sources.synthetic import build_synthetic
-    from flarelib.world.calibration import windows_with_keywords
+    from flarelib.sources.synthetic import build_synthetic, sampled_world
 
     p = yaml.safe_load((ROOT / "params" / f"{name}.yaml").read_text())
-    store = build_synthetic(folder / "store", p["seed"], p["regions_cycle23"], p["regions_cycle24"], p["overlap_regions"], workers=0)
-    kept, _ = filter_store(store)
-    samples, _ = sample_windows(sampling_records(kept), store.flares.flares)
-    return {"store": store, "kept": kept, "samples": samples, "windows": windows_with_keywords(samples, kept),
-            "fits": keyword_regression(kept)[0]}
+    world = sampled_world(build_synthetic(folder / "store", p["seed"], p["regions_cycle23"], p["regions_cycle24"],
+                                          p["overlap_regions"], workers=0))
+    return {"store": world.store, "kept": world.kept, "samples": world.samples, "windows": world.windows,
+            "fits": world.fits}
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ Magnetograms are not written: the store renders a record on read from the region
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -45,12 +46,36 @@ def build_synthetic(folder: Path, seed: int, regions_cycle23: int, regions_cycle
     return open_store(write_store(folder, records, flares, provenance, world))
 
 
-def world_windows(store: Store) -> pd.DataFrame:
-    """The world's labelled windows as the study keeps them (positives and QUIET-to-QUIET
-    negatives, the record rules applied), with their last record's keywords."""
+@dataclass(frozen=True)
+class SampledWorld:
+    """A store's world as the study's rules sample it, for its calibration: the kept records, the
+    labelled windows (positives and QUIET-to-QUIET negatives), and those windows with their last
+    record's keywords."""
+
+    store: Store
+    kept: pd.DataFrame
+    samples: pd.DataFrame
+    windows: pd.DataFrame
+
+    @property
+    def fits(self) -> pd.DataFrame:
+        """Figure 2's fits: each SMARP keyword regressed on its SHARP counterpart, co-temporal records."""
+        from flarelib.fusion import keyword_regression
+
+        return keyword_regression(self.kept)[0]
+
+
+def sampled_world(store: Store) -> SampledWorld:
+    """The store's records kept by the study's rules, its windows cut as chapter 03 cuts them (SHARP's
+    from the study's start: `sampling_records`) and their keywords."""
     from flarelib.sampling import sample_windows, sampling_records
     from flarelib.world.calibration import windows_with_keywords
 
     kept, _ = filter_store(store)
     samples, _ = sample_windows(sampling_records(kept), store.flares.flares)
-    return windows_with_keywords(samples, kept)
+    return SampledWorld(store, kept, samples, windows_with_keywords(samples, kept))
+
+
+def world_windows(store: Store) -> pd.DataFrame:
+    """The world's labelled windows as the study keeps them, with their last record's keywords."""
+    return sampled_world(store).windows
