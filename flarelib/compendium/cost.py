@@ -83,19 +83,20 @@ def seconds_per_step(model_name: str, image_size: int, batch_size: int, repeats:
         torch.set_num_threads(threads)
 
 
-# Calibrated on the smoke run (170 regions, 2 experiments) on a busy 2-core machine, whose chapters'
-# start (`start_seconds`) then took START_REFERENCE seconds; on another machine they are scaled by its
-# own start against that one (a machine twice as fast starts a chapter twice as fast, and works so too).
+# Seconds of a reference machine whose chapter start (`start_seconds`) takes START_REFERENCE seconds; on
+# another machine they are scaled by its own start against that one (a machine twice as fast starts a
+# chapter twice as fast, and works so too). CHAPTER_WORK was fitted on a 2-core machine whose start took
+# 3.4 s (the demo and teach runs of 2026-12-06, `benchmarks/estimate.py --measured`).
 START_REFERENCE = 10.3
 CELL_SECONDS = 0.7  # per trained model besides its steps: read the dataset, forecast, write its files
 CLUSTER_SECONDS = 1.5  # the sweep's local cluster starting, besides its workers' imports
 KERNEL_SECONDS = 1.5  # a kernel starting, besides the imports timed by `start_seconds`
 # A chapter's own work besides its start and its trainings: (fixed seconds, seconds per region of the
 # synthetic world). The world (01) and the full-disk forecasts over every region (09) grow with it.
-CHAPTER_WORK = {
-    "01_data": (5.0, 0.40), "02_fusion": (6.0, 0.0), "03_sampling": (3.0, 0.02), "04_lstm": (5.0, 0.0),
-    "05_cnn": (8.0, 0.0), "06_stacking": (20.0, 0.0), "07_significance": (30.0, 0.0),
-    "08_attribution": (40.0, 0.0), "09_operational": (20.0, 0.77),
+CHAPTER_WORK = {  # fitted to the demo (580 regions) and teach (3,700) runs' chapters, their trainings taken off
+    "01_data": (48.0, 0.16), "02_fusion": (32.0, 0.0075), "03_sampling": (2.0, 0.08), "04_lstm": (2.0, 0.0),
+    "05_cnn": (4.0, 0.0), "06_stacking": (20.0, 0.0), "07_significance": (20.0, 0.06),
+    "08_attribution": (16.0, 0.0), "09_operational": (20.0, 0.29),
 }
 # Training windows of the synthetic world's single-instrument datasets per region of their cycle (SHARP: cycle
 # 24, SMARP: cycle 23), as the teach run's chapter 03 cut them (the demo's differ by under a third); a fused
