@@ -189,6 +189,10 @@ def test_the_findings_page_gives_each_finding_its_effect_test_and_verdict(tmp_pa
     assert (page[page.finding.str.startswith("(4)")].verdict == "explained by persistence").all()
     assert page.iloc[0]["effect (TSS difference)"].startswith("+0.050; seeds [+0.0")
     assert page.iloc[0]["test"] == f"t = {expected.statistic:.2f}, p = {expected.pvalue:.3f}, Holm {one['p Holm']:.3f} (4 experiments)"
+    # a synthetic run whose chapter 08 explained no region: measurable on the source, not measured in the run
+    (run / "08_attribution" / "record.json").write_text(json.dumps({"numbers": {"candidates": 20, "pil_ratio_mean": None}}))
+    three = findings(run).set_index("finding").filter(like="(3)", axis=0).verdict.iloc[0]
+    assert three.startswith("not measured in this run: none of its 20 candidate regions") and "magnetograms" not in three
 
 
 def persistence_toy() -> tuple:

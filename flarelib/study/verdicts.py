@@ -308,10 +308,15 @@ def findings(run_dir: Path) -> pd.DataFrame:
 
 def _finding3(attribution: dict) -> dict:
     numbers = attribution.get("numbers", {})
-    if attribution.get("skipped") or not numbers.get("pil_ratio_mean"):
+    if attribution.get("skipped") or not numbers:
         return {"comparison": "-", "effect (TSS difference)": "-", "test": "-",
                 "verdict": "not measurable on this source: attribution explains the CNN, which needs magnetograms "
                            "(none of the real ones offline)"}
+    if not numbers.get("pil_ratio_mean"):
+        candidates = numbers.get("candidates", 0)
+        return {"comparison": "-", "effect (TSS difference)": "-", "test": "-",
+                "verdict": f"not measured in this run: none of its {candidates} candidate regions had an out-of-fold CNN "
+                           "forecast that rose by attribution_min_rise, so no region's maps were made (chapter 08)"}
     control = numbers.get("pil_control_ratio_mean")
     said = (f"positive attribution near strong-field inversion lines {numbers['pil_ratio_mean']:.1f} x their share of "
             "the pixels" + (f", against {control:.1f} x for a map of |B| alone" if control else "")
