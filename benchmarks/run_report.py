@@ -33,7 +33,7 @@ def numbers(run: Path, chapter: str) -> dict:
 def regions(run: Path) -> None:
     sampling = numbers(run, "03_sampling")
     world = sampling.get("world_vs_sun") or {}
-    for key in ("event_rate", "regions_ever_positive", "top_region_share"):
+    for key in ("event_rate", "regions_ever_positive", "top_region_share", "ks"):
         if key in world:
             print(f"{key}: {json.dumps({k: round(v, 4) for k, v in world[key].items()})}")
     print(f"Table 2 misses of the calibration: {world.get('misses')}")
