@@ -16,13 +16,13 @@ and what a GPU would take off (`flarelib estimate` times the steps on the GPU wh
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from flarelib.compendium.cost import estimate
+from flarelib.compendium.integrity import read_manifest
 from flarelib.compendium.params import load_params
 from flarelib.compendium.runner import run_chapters
 
@@ -57,7 +57,7 @@ def measure(name: str, run: bool, measured_dir: Path | None = None) -> None:
 
 def _seconds(run_dir: Path, found) -> dict[str, float]:
     """Each chapter's seconds, as its manifest in `run_dir` recorded them."""
-    return {c: json.loads((run_dir / c / "manifest.json").read_text())["seconds"] for c in found.chapter_seconds()}
+    return {c: read_manifest(run_dir, c)["seconds"] for c in found.chapter_seconds()}
 
 
 def dominates(found) -> str:

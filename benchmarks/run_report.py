@@ -19,6 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from flarelib.compendium.beside import limits_note
+from flarelib.compendium.chapter import MissingArtifact, read_record
+from flarelib.compendium.integrity import read_manifest
 from flarelib.study import findings
 
 pd.set_option("display.width", 200, "display.max_columns", 30, "display.max_colwidth", 90)
@@ -27,7 +29,7 @@ CHAPTERS = ["01_data", "02_fusion", "03_sampling", "04_lstm", "05_cnn", "06_stac
 
 
 def numbers(run: Path, chapter: str) -> dict:
-    return json.loads((run / chapter / "record.json").read_text())["numbers"]
+    return read_record(run, chapter)["numbers"]
 
 
 def regions(run: Path) -> None:
@@ -73,8 +75,8 @@ def full_disk(run: Path) -> None:
 
 
 def times(run: Path) -> None:
-    seconds = {c: json.loads((run / c / "manifest.json").read_text()).get("seconds", float("nan")) for c in CHAPTERS
-               if (run / c / "manifest.json").is_file()}
+    manifests = {c: read_manifest(run, c) for c in CHAPTERS}
+    seconds = {c: m.get("seconds", float("nan")) for c, m in manifests.items() if m}
     print("chapter seconds: " + ", ".join(f"{c} {s:.0f}" for c, s in seconds.items())
           + f"; total {sum(seconds.values()) / 60:.1f} min")
 
@@ -84,7 +86,7 @@ def report(run: Path) -> None:
     for part in (regions, fusion, table6, table7, full_disk, times):
         try:
             part(run)
-        except (FileNotFoundError, KeyError) as missing:
+        except (FileNotFoundError, KeyError, MissingArtifact) as missing:
             print(f"({part.__name__}: not in this run: {missing})")
     curve = run / "05_cnn" / "learning_curve.csv"
     if curve.is_file():

@@ -316,6 +316,10 @@ def seed_statistic(metric: str, thresholds: dict | None = None) -> Callable[[pd.
 
 
 
+# A t needed above this is out of reach: no difference the repeated experiments realistically give passes
+UNREACHABLE_T = 10.0
+
+
 def holm_reach(n_experiments: int, n_tests: int, alpha: float = 0.05) -> tuple[float, float]:
     """What the strongest of `n_tests` one-sided paired t-tests over `n_experiments` needs to be
     significant after Holm: its p below alpha / n_tests, that is its t above the returned value
@@ -329,7 +333,7 @@ def reach_note(n_experiments: int, n_tests: int, alpha: float = 0.05) -> str:
     p, t = holm_reach(n_experiments, n_tests, alpha)
     _, t10 = holm_reach(10, n_tests, alpha)
     verdict = ("no realistic difference can pass it: with seeds this few, every p Holm below stays near 1"
-               if t > 10 else "a consistent difference can pass it")
+               if t > UNREACHABLE_T else "a consistent difference can pass it")
     return (f"With {n_experiments} experiments ({n_experiments - 1} degrees of freedom) and {n_tests} tests adjusted "
             f"together, the strongest test needs p < {p:.2g} after Holm, that is t > {t:.1f}: {verdict}. The study ran "
             f"10 experiments (t > {t10:.1f} here); `flarelib run --params <set> --from 03_sampling -p n_experiments=10` "

@@ -10,11 +10,12 @@ say so from the records and show the teaching book's numbers beside their own, n
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
 import pandas as pd
+
+from flarelib.compendium.chapter import MissingArtifact, read_record
 
 # Run folders whose findings a book shows beside its own, and how a reader is told what each ran on
 FINDING_SETS = {"archive": "real keywords (archive)", "demo": "the teaching world (demo; not the Sun)",
@@ -28,18 +29,21 @@ def _tests(run_dir: Path) -> pd.DataFrame | None:
     return pd.read_csv(path, dtype={"table": str}, keep_default_na=False, na_values={"t": [""], "p": [""], "p Holm": [""]}) if path.is_file() else None
 
 
-def _experiments(run_dir: Path) -> int | None:
-    record = Path(run_dir) / "07_significance" / "record.json"
-    return json.loads(record.read_text()).get("numbers", {}).get("experiments") if record.is_file() else None
+def _record(run_dir: Path) -> dict:
+    """Chapter 07's record (`read_record`, checked against its manifest), or {} where it has not run."""
+    try:
+        return read_record(run_dir, "07_significance")
+    except MissingArtifact:
+        return {}
 
 
 def limits_note(run_dir: Path, alpha: float = 0.05) -> str:
     """What a run's experiments can and cannot show, from chapter 07's records: what t the strongest of
     Table 7's distinct tests needs after Holm with this many experiments, and how many of all the
     run's distinct tests passed. Empty when chapter 07 has not run."""
-    from flarelib.significance import holm_reach
+    from flarelib.significance import UNREACHABLE_T, holm_reach
 
-    tests, n = _tests(run_dir), _experiments(run_dir)
+    tests, n = _tests(run_dir), _record(run_dir).get("numbers", {}).get("experiments")
     if tests is None or not n:
         return ""
     distinct = tests[(tests["same test as"] == "") & tests.p.notna()]
@@ -51,7 +55,7 @@ def limits_note(run_dir: Path, alpha: float = 0.05) -> str:
             f"tests needs p < {p_needed:.2g}, t > {t_needed:.1f}, to pass Holm's adjustment: a mean difference at least "
             f"{t_needed / n ** 0.5:.1f} times its standard deviation over the experiments (this run's largest |t| in "
             f"Table 7: {largest:.1f}); {passed} of the run's {len(distinct)} distinct tests passed.")
-    if t_needed > 10:  # as `significance.reach_note` says above Table 7
+    if t_needed > UNREACHABLE_T:  # as `significance.reach_note` says above Table 7
         said += (" So this run cannot show any finding that rests on a paired t-test (findings 1, 2 and 4 of the "
                  "study): its verdicts can only be \"not significant\", whatever the models do.")
     return said
@@ -73,8 +77,7 @@ def with_findings(page: Path, run_dir: Path) -> None:
 
     runs, text = beside(run_dir), []
     for folder in runs:
-        record = folder / "07_significance" / "record.json"
-        source = json.loads(record.read_text()).get("source") if record.is_file() else None
+        source = _record(folder).get("source")
         label = FINDING_SETS.get(folder.name, f"the run in {folder.name} (source: {source})")
         this = " (this book)" if folder == runs[0] else ""
         text += ["", f"## Measured on {label}{this}", "", f"Source: `{source}`. {limits_note(folder)}".rstrip(), "",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from flarelib.seeding import rng_for
+from flarelib.world.bipoles import SIZE_FACTOR
 from flarelib.world.instruments import HMI, MDI, hours
 from flarelib.world.settings import WorldSettings
 
@@ -126,8 +127,8 @@ def _region(rng: np.random.Generator, index: int, t0: float, cycle: int, setting
             rho_max=float(np.deg2rad(rng.uniform(*settings.core_rho_deg))), tilt=float(main.tilt + rng.normal(0, 0.5)),
             t_grow=float(rng.uniform(6, 24)), t_decay=main.t_decay))
     margin = settings.box_margin_deg
-    half_lon = max(abs(b.dlon) + 2.0 * 0.56 * np.rad2deg(b.rho_max) for b in bipoles) + margin
-    half_lat = max(abs(b.dlat) + 1.6 * 0.56 * np.rad2deg(b.rho_max) for b in bipoles) + margin
+    half_lon = max(abs(b.dlon) + 2.0 * SIZE_FACTOR * np.rad2deg(b.rho_max) for b in bipoles) + margin
+    half_lat = max(abs(b.dlat) + 1.6 * SIZE_FACTOR * np.rad2deg(b.rho_max) for b in bipoles) + margin
     t_end = max(b.t_emerge + b.t_grow + settings.fade * b.t_decay for b in bipoles)
     return Region(index, lat, float(rng.uniform(-150, 80)), float(t0), float(t_end), bipoles,
                   float(half_lon), float(half_lat), float(rng.uniform(0.95, 1.05)),
