@@ -44,6 +44,7 @@ def measure(name: str, folder: Path) -> None:
     persistence = calibration.persistence_beside_study(samples, study).set_index(["SERIES", "share"])
     print(persistence.join(intervals.rename_axis(["SERIES", "share"])).round(3).to_string())
     print(calibration.figure2_beside_study(fits).join(fusion.keyword_r_intervals(kept)).round(3).to_string())
+    print(fusion.figure2_sentence(fits, fusion.keyword_r_intervals(kept)))
     qq = fusion.qq_study(store, kept)
     print(f"MDI = k x HMI: recovered {qq.factor:.3f} +- {qq.factor_std:.3f} over {len(qq.pairs)} pairs; "
           f"the world's true factor {MDI.gain / HMI.gain:.3f}")

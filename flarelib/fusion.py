@@ -27,6 +27,9 @@ from flarelib.plots.layout import SMALLEST_PT, WIDTH, caption_title, panel_grid
 from flarelib.schema import SUBSAMPLE, subsample
 from flarelib.sources.overview import co_temporal_pairs
 from flarelib.schema import KEYWORDS
+from flarelib.study.published import FIGURE2_R
+
+FIGURE2_TOLERANCE = 0.02  # how near the study's Figure 2 a run's r must come to read "as the study"
 
 QUANTILES = np.linspace(0.005, 0.995, 199)
 PROXY_FWHM_PX, PROXY_KERNEL_PX = 4.7, 15  # Liu et al. (2012): HMI pixels
@@ -191,6 +194,30 @@ def keyword_regression(kept: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         fit = stats.linregress(pair[f"{key}_HMI"], pair[f"{key}_MDI"])
         fits.append({"keyword": key, "slope": fit.slope, "intercept": fit.intercept, "r": fit.rvalue, "n": len(pair)})
     return pd.DataFrame(fits).set_index("keyword"), matched
+
+
+def figure2_order(fits: pd.DataFrame) -> pd.DataFrame:
+    """Each keyword's r (`keyword_regression`) beside what the study's Figure 2 shows: USFLUXL the most
+    correlated (0.970), MEANGBL the least (0.796), R_VALUE and AREA between them. `as_study` when r lies
+    within `FIGURE2_TOLERANCE` of the study's value, or of its range for the keywords between."""
+    low, high = min(FIGURE2_R.values()), max(FIGURE2_R.values())
+    bounds = {key: (FIGURE2_R.get(key, low), FIGURE2_R.get(key, high)) for key in KEYWORDS}
+    table = pd.DataFrame(bounds, index=["study_low", "study_high"]).T.assign(r=fits["r"])
+    table["as_study"] = (table.r >= table.study_low - FIGURE2_TOLERANCE) & (table.r <= table.study_high + FIGURE2_TOLERANCE)
+    return table.rename_axis("keyword")
+
+
+def figure2_sentence(fits: pd.DataFrame, intervals: pd.DataFrame | None = None) -> str:
+    """In words, how this run's Figure 2 stands beside the study's (`figure2_order`): each keyword the
+    run does not reproduce, with the study's value or range and, given `keyword_r_intervals`, the r's 95%
+    interval over regions (whether another few dozen regions could have reproduced it)."""
+    table = figure2_order(fits)
+    shown = lambda row: f"{row.study_low:.3f}" if row.study_low == row.study_high else f"between {row.study_low:.3f} and {row.study_high:.3f}"
+    spread = lambda key: "" if intervals is None else f" (95% interval over regions {intervals.at[key, 'low']:.3f}-{intervals.at[key, 'high']:.3f})"
+    unlike = [f"{key} r = {row.r:.3f}{spread(key)} where the study's is {shown(row)}" for key, row in table[~table.as_study].iterrows()]
+    if not unlike:
+        return f"All four keywords' r lie within {FIGURE2_TOLERANCE} of the study's Figure 2 (its value, or its range between MEANGBL and USFLUXL)."
+    return f"Not as the study's Figure 2 (within {FIGURE2_TOLERANCE}): " + "; ".join(unlike) + ". The others are."
 
 
 def keyword_r_intervals(kept: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:

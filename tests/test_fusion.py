@@ -96,3 +96,32 @@ def test_liu_et_als_mdi_proxy_blurs_with_fwhm_4_7_pixels_then_averages_4_by_4_bl
     field = np.arange(64.0).reshape(8, 8)
     np.testing.assert_array_equal(to_mdi_grid(field, "SHARP"), field[::4, ::4])
     np.testing.assert_array_equal(to_mdi_grid(field, "SMARP", "proxy"), field)  # MDI is already on its grid
+
+
+def _fits(usfluxl: float, meangbl: float, r_value: float, area: float) -> pd.DataFrame:
+    keywords = pd.Index(["USFLUXL", "MEANGBL", "R_VALUE", "AREA"], name="keyword")
+    return pd.DataFrame({"r": [usfluxl, meangbl, r_value, area]}, index=keywords)
+
+
+def test_figure2_order_reads_the_studys_two_values_and_the_range_between_them():
+    from flarelib.fusion import FIGURE2_TOLERANCE, figure2_order
+
+    # the study: USFLUXL 0.970, MEANGBL 0.796; R_VALUE and AREA between them (its text and Figure 2)
+    table = figure2_order(_fits(0.968, 0.801, 0.699, 0.985))
+    assert table.loc["R_VALUE", ["study_low", "study_high"]].tolist() == [0.796, 0.970]
+    assert table.loc["USFLUXL", ["study_low", "study_high"]].tolist() == [0.970, 0.970]
+    assert table.as_study.to_dict() == {"USFLUXL": True, "MEANGBL": True, "R_VALUE": False, "AREA": True}
+    edge = figure2_order(_fits(0.970 + FIGURE2_TOLERANCE + 0.001, 0.796 - FIGURE2_TOLERANCE, 0.9, 0.796 - FIGURE2_TOLERANCE - 0.001))
+    assert edge.as_study.to_dict() == {"USFLUXL": False, "MEANGBL": True, "R_VALUE": True, "AREA": False}
+
+
+def test_figure2_sentence_names_each_keyword_unlike_the_study_with_its_interval():
+    from flarelib.fusion import figure2_sentence
+
+    fits = _fits(0.968, 0.801, 0.699, 0.969)
+    intervals = pd.DataFrame({"low": [0.96, 0.75, 0.62, 0.95], "high": [0.98, 0.84, 0.78, 0.98]}, index=fits.index)
+    sentence = figure2_sentence(fits, intervals)
+    assert "R_VALUE r = 0.699 (95% interval over regions 0.620-0.780) where the study's is between 0.796 and 0.970" in sentence
+    assert "USFLUXL" not in sentence and "AREA" not in sentence
+    assert figure2_sentence(_fits(0.975, 0.790, 0.85, 0.93)).startswith("All four keywords' r lie within 0.02")
+
