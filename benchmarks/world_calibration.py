@@ -43,8 +43,9 @@ def measure(name: str, folder: Path) -> None:
     intervals = calibration.region_intervals(samples).set_index(["SERIES", "statistic"])
     persistence = calibration.persistence_beside_study(samples, study).set_index(["SERIES", "share"])
     print(persistence.join(intervals.rename_axis(["SERIES", "share"])).round(3).to_string())
-    print(calibration.figure2_beside_study(fits).join(fusion.keyword_r_intervals(kept)).round(3).to_string())
-    print(fusion.figure2_sentence(fits, fusion.keyword_r_intervals(kept)))
+    r_intervals = fusion.keyword_r_intervals(kept)
+    print(calibration.figure2_beside_study(fits).join(r_intervals).round(3).to_string())
+    print(fusion.figure2_sentence(fusion.figure2_order(fits), r_intervals))
     qq = fusion.qq_study(store, kept)
     print(f"MDI = k x HMI: recovered {qq.factor:.3f} +- {qq.factor_std:.3f} over {len(qq.pairs)} pairs; "
           f"the world's true factor {MDI.gain / HMI.gain:.3f}")

@@ -27,9 +27,7 @@ from flarelib.plots.layout import SMALLEST_PT, WIDTH, caption_title, panel_grid
 from flarelib.schema import SUBSAMPLE, subsample
 from flarelib.sources.overview import co_temporal_pairs
 from flarelib.schema import KEYWORDS
-from flarelib.study.published import FIGURE2_R
-
-FIGURE2_TOLERANCE = 0.02  # how near the study's Figure 2 a run's r must come to read "as the study"
+from flarelib.study.published import FIGURE2_R, FIGURE2_TOLERANCE
 
 QUANTILES = np.linspace(0.005, 0.995, 199)
 PROXY_FWHM_PX, PROXY_KERNEL_PX = 4.7, 15  # Liu et al. (2012): HMI pixels
@@ -207,14 +205,15 @@ def figure2_order(fits: pd.DataFrame) -> pd.DataFrame:
     return table.rename_axis("keyword")
 
 
-def figure2_sentence(fits: pd.DataFrame, intervals: pd.DataFrame | None = None) -> str:
-    """In words, how this run's Figure 2 stands beside the study's (`figure2_order`): each keyword the
+def figure2_sentence(order: pd.DataFrame, intervals: pd.DataFrame | None = None) -> str:
+    """In words, how a run's Figure 2 stands beside the study's (`figure2_order`'s table): each keyword the
     run does not reproduce, with the study's value or range and, given `keyword_r_intervals`, the r's 95%
     interval over regions (whether another few dozen regions could have reproduced it)."""
-    table = figure2_order(fits)
-    shown = lambda row: f"{row.study_low:.3f}" if row.study_low == row.study_high else f"between {row.study_low:.3f} and {row.study_high:.3f}"
-    spread = lambda key: "" if intervals is None else f" (95% interval over regions {intervals.at[key, 'low']:.3f}-{intervals.at[key, 'high']:.3f})"
-    unlike = [f"{key} r = {row.r:.3f}{spread(key)} where the study's is {shown(row)}" for key, row in table[~table.as_study].iterrows()]
+    unlike = []
+    for key, row in order[~order.as_study].iterrows():
+        study = f"{row.study_low:.3f}" if row.study_low == row.study_high else f"between {row.study_low:.3f} and {row.study_high:.3f}"
+        spread = "" if intervals is None else f" (95% interval over regions {intervals.at[key, 'low']:.3f}-{intervals.at[key, 'high']:.3f})"
+        unlike.append(f"{key} r = {row.r:.3f}{spread} where the study's is {study}")
     if not unlike:
         return f"All four keywords' r lie within {FIGURE2_TOLERANCE} of the study's Figure 2 (its value, or its range between MEANGBL and USFLUXL)."
     return f"Not as the study's Figure 2 (within {FIGURE2_TOLERANCE}): " + "; ".join(unlike) + ". The others are."

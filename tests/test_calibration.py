@@ -157,6 +157,15 @@ def test_the_teach_world_meets_every_calibration_target(teach_world, real):
     assert calibration.calibration_misses(teach_world["windows"], real, teach_world["samples"], study, teach_world["fits"]) == []
 
 
+def test_the_worlds_figure2_targets_are_the_studys_figure2_as_chapter_02_reads_it():
+    """The world cannot read the study's module (it reaches the sources), so it types Figure 2's two values
+    again: they must stay those `fusion.figure2_order` compares every run with."""
+    from flarelib.study.published import FIGURE2_R, FIGURE2_TOLERANCE
+
+    assert calibration.TARGETS["figure2_r"] == FIGURE2_R
+    assert calibration.TARGETS["figure2_tolerance"] == FIGURE2_TOLERANCE
+
+
 def test_the_targets_table_states_what_the_tests_check():
     table = calibration.targets_table().set_index("target")["value"]
     assert table.str.contains(str(calibration.TARGETS["ks"])).iloc[0]

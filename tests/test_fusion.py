@@ -116,12 +116,12 @@ def test_figure2_order_reads_the_studys_two_values_and_the_range_between_them():
 
 
 def test_figure2_sentence_names_each_keyword_unlike_the_study_with_its_interval():
-    from flarelib.fusion import figure2_sentence
+    from flarelib.fusion import figure2_order, figure2_sentence
 
     fits = _fits(0.968, 0.801, 0.699, 0.969)
     intervals = pd.DataFrame({"low": [0.96, 0.75, 0.62, 0.95], "high": [0.98, 0.84, 0.78, 0.98]}, index=fits.index)
-    sentence = figure2_sentence(fits, intervals)
+    sentence = figure2_sentence(figure2_order(fits), intervals)
     assert "R_VALUE r = 0.699 (95% interval over regions 0.620-0.780) where the study's is between 0.796 and 0.970" in sentence
     assert "USFLUXL" not in sentence and "AREA" not in sentence
-    assert figure2_sentence(_fits(0.975, 0.790, 0.85, 0.93)).startswith("All four keywords' r lie within 0.02")
+    assert figure2_sentence(figure2_order(_fits(0.975, 0.790, 0.85, 0.93))).startswith("All four keywords' r lie within 0.02")
 

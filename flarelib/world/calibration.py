@@ -23,7 +23,8 @@ TARGETS = {"ks": 0.15, "event_rate": {"SHARP": 0.041, "SMARP": 0.034}, "event_ra
            # Table 2's persistence (`study.TABLE2`): the share of STRONG observation days followed by a STRONG prediction
            # day, and of positives after a QUIET observation day, within these of the study's
            "share STRONG to STRONG": 0.10, "share after QUIET": 0.05,
-           # Figure 2: Pearson r of co-temporal SMARP and SHARP keywords (the study's text gives these two)
+           # Figure 2: Pearson r of co-temporal SMARP and SHARP keywords (the study's text gives these two), as
+           # `study.published.FIGURE2_R` has them: the world cannot import that module, and a test keeps the two equal
            "figure2_r": {"USFLUXL": 0.970, "MEANGBL": 0.796}, "figure2_tolerance": 0.02}
 
 
