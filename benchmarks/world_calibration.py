@@ -25,7 +25,6 @@ from flarelib.sources.synthetic import build_synthetic, sampled_world
 from flarelib.sources.window_tables import real_windows_if_present
 from flarelib.study.published import TABLE2
 from flarelib.world import calibration
-from flarelib.world.instruments import HMI, MDI
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +47,7 @@ def measure(name: str, folder: Path) -> None:
     print(fusion.figure2_sentence(fusion.figure2_order(fits), r_intervals))
     qq = fusion.qq_study(store, kept)
     print(f"MDI = k x HMI: recovered {qq.factor:.3f} +- {qq.factor_std:.3f} over {len(qq.pairs)} pairs; "
-          f"the world's true factor {MDI.gain / HMI.gain:.3f}")
+          f"the world's true factor {store.world_settings.true_factor:.3f}")
     print("targets missed: " + ("; ".join(calibration.calibration_misses(world, real, samples, study, fits)) or "none"))
 
 

@@ -17,6 +17,7 @@ from flarelib.compendium.chapter import read_record
 from flarelib.compendium.params import load_params, to_plain
 from flarelib.compendium.runner import run_chapters
 from flarelib.compendium.toc import chapters
+from flarelib.world.settings import WorldSettings
 
 pytestmark = pytest.mark.e2e
 
@@ -94,10 +95,9 @@ def test_built_chapters_record_their_headline_numbers(built):
     numbers = {name: read_record(run_dir, name)["numbers"] for name in BUILT}
     assert all(numbers[name]["built"] is True for name in BUILT)
     assert numbers["01_data"]["co_temporal_pairs"] >= 1 and numbers["01_data"]["records_kept"]["SHARP"] > 0
-    from flarelib.world.instruments import HMI, MDI
-
     fusion = numbers["02_fusion"]  # the synthetic MDI gain, recovered within the bootstrap's reach over the pairs
-    assert abs(fusion["qq_factor"] - MDI.gain / HMI.gain) < max(0.05, 3 * fusion["qq_factor_std"]), fusion
+    assert abs(fusion["qq_factor"] - fusion["true_factor"]) < max(0.05, 3 * fusion["qq_factor_std"]), fusion
+    assert fusion["true_factor"] == pytest.approx(WorldSettings().true_factor)  # the world's, from its settings
     assert sum(numbers["03_sampling"]["positives"].values()) > 0
     for name in ("04_lstm", "05_cnn"):
         assert numbers[name]["n_train"] > 0 and 1 <= numbers[name]["best_epoch"] <= numbers[name]["epochs"]

@@ -130,11 +130,10 @@ def test_the_demo_worlds_persistence_and_event_rates_are_the_targets_within_its_
 @needs_tables
 def test_the_demo_worlds_instruments_differ_by_the_stated_factor(demo_world):
     from flarelib.fusion import qq_study
-    from flarelib.world.instruments import HMI, MDI
-
+    settings = demo_world["store"].world_settings
     result = qq_study(demo_world["store"], demo_world["kept"], n_boot=200)
-    assert MDI.gain / HMI.gain == pytest.approx(1.10)
-    assert result.factor == pytest.approx(MDI.gain / HMI.gain, abs=0.03)  # recovered by the study's histogram method
+    assert settings.true_factor == pytest.approx(1.10) and settings.mdi_gain == pytest.approx(1.10)
+    assert result.factor == pytest.approx(settings.true_factor, abs=0.03)  # recovered by the study's histogram method
     assert result.factor_ci[0] > 1.0  # and told apart from one instrument
 
 

@@ -9,7 +9,7 @@ import pytest
 from flarelib.sources.store import filter_store
 from flarelib.sources.synthetic import build_synthetic
 from flarelib.fusion import keyword_regression, matched_pixels, qq_study, through_origin
-from flarelib.world.instruments import MDI
+
 
 T = pd.Timestamp("2010-06-01")
 
@@ -61,8 +61,8 @@ def test_the_qq_factor_recovers_the_worlds_mdi_gain(overlap_store):
     kept, _ = filter_store(overlap_store)
     result = qq_study(overlap_store, kept, n_boot=200)
     assert len(result.pairs) >= 2
-    # the world's MDI gain is 1.10; blurring and noise move the Q-Q slope by a few percent only
-    assert result.factor == pytest.approx(MDI.gain, abs=0.05)
+    # the world's MDI gain (1.10, in its settings); blurring and noise move the Q-Q slope by a few percent only
+    assert result.factor == pytest.approx(overlap_store.world_settings.true_factor, abs=0.05)
     assert result.factor_ci[0] < result.factor < result.factor_ci[1]
 
 
@@ -70,7 +70,7 @@ def test_keyword_regression_on_co_temporal_records(overlap_store):
     kept, _ = filter_store(overlap_store)
     fits, matched = keyword_regression(kept)
     assert list(fits.index) == ["USFLUXL", "MEANGBL", "R_VALUE", "AREA"]
-    assert fits.loc["USFLUXL", "r"] > 0.9 and fits.loc["USFLUXL", "slope"] == pytest.approx(MDI.gain, rel=0.15)
+    assert fits.loc["USFLUXL", "r"] > 0.9 and fits.loc["USFLUXL", "slope"] == pytest.approx(overlap_store.world_settings.mdi_gain, rel=0.15)
     assert (fits["n"] > 10).all() and len(matched) >= fits["n"].max()
 
 
@@ -125,3 +125,17 @@ def test_figure2_sentence_names_each_keyword_unlike_the_study_with_its_interval(
     assert "USFLUXL" not in sentence and "AREA" not in sentence
     assert figure2_sentence(figure2_order(_fits(0.975, 0.790, 0.85, 0.93))).startswith("All four keywords' r lie within 0.02")
 
+
+
+def test_a_world_built_with_another_true_factor_gives_it_back(tmp_path):
+    """The parameter mdi_gain reaches the world through the store builder, and the study's histogram
+    method recovers it (Liu et al.'s 1.40 here), not the default 1.10."""
+    from flarelib.sources.build import build_store
+
+    store = build_store(tmp_path / "store", "synthetic", seed=5, regions_cycle23=2, regions_cycle24=2,
+                        overlap_regions=4, workers=0, mdi_gain=1.4)
+    assert store.world_settings.true_factor == pytest.approx(1.4)
+    kept, _ = filter_store(store)
+    result = qq_study(store, kept, n_boot=200)
+    assert result.factor == pytest.approx(1.4, abs=0.07)
+    assert result.factor_ci[0] > 1.2

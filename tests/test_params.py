@@ -80,3 +80,10 @@ def test_plain_values_round_trip():
     plain = to_plain(params)
     assert plain["datasets"] == ["SHARP_ONLY", "FUSED_SHARP", "SMARP_ONLY", "FUSED_SMARP"]
     assert Params(**{k: tuple(v) if isinstance(v, list) else v for k, v in plain.items()}) == params
+
+
+def test_the_true_factor_parameter_defaults_to_the_worlds():
+    from flarelib.world.settings import WorldSettings
+
+    params, _ = load_params("demo", ["mdi_gain=1.4"])
+    assert load_params("demo")[0].mdi_gain == WorldSettings().mdi_gain and params.mdi_gain == 1.4

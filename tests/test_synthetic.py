@@ -185,10 +185,10 @@ def test_a_chunks_line_of_sight_field_is_each_records_and_eq18_blurred():
     shape = (grid.v.size, grid.u.size)
     draws = [_draws(region, MDI, int(step), settings, shape) for step in steps]
     every = (slice(None), slice(None))
-    chunk = _los(region, MDI, grid, draws, *every)
+    chunk = _los(region, MDI, settings, grid, draws, *every)
     for image, draw in zip(chunk, draws):
-        np.testing.assert_array_equal(image, _los(region, MDI, grid, [draw], *every)[0])
-    psf2 = np.deg2rad(MDI.psf_sigma_px * MDI.cdelt_deg) ** 2
+        np.testing.assert_array_equal(image, _los(region, MDI, settings, grid, [draw], *every)[0])
+    psf2 = np.deg2rad(settings.mdi_psf_sigma_px * MDI.cdelt_deg) ** 2
     u, v = np.meshgrid(grid.u.astype(float), grid.v.astype(float))
     for image, draw in list(zip(chunk, draws))[::5]:
         expected = np.zeros(shape)
@@ -201,7 +201,7 @@ def test_a_chunks_line_of_sight_field_is_each_records_and_eq18_blurred():
             du, dv = u - np.deg2rad(b.dlon), v - np.deg2rad(b.dlat)
             x, y = np.cos(b.tilt) * du + np.sin(b.tilt) * dv, -np.sin(b.tilt) * du + np.cos(b.tilt) * dv
             expected += -amplitude / rho * (sx2 / wx2) ** 1.5 * (sy2 / wy2) ** 0.5 * x * np.exp(-x**2 / (2 * wx2) - y**2 / (2 * wy2))
-        expected *= draw.mu * MDI.gain * draw.gain  # the instrument's gain and the record's calibration
+        expected *= draw.mu * settings.mdi_gain * draw.gain  # the instrument's gain and the record's calibration
         np.testing.assert_allclose(image, expected, rtol=0, atol=2e-5 * np.abs(expected).max())
 
 
@@ -274,3 +274,30 @@ def test_synthetic_noaa_numbers_follow_the_real_numbering_of_their_years():
         if len(later):
             assert region.noaa[-1] < later.iloc[0], (when, region.noaa)
     assert 12000 < max(numbers) < 12900 and min(numbers) >= 7978  # 2015's regions are 12xxx, as on the Sun
+
+
+def test_the_worlds_page_states_its_instruments_as_its_settings_do():
+    """book/synthetic-world.md's table of the two instruments gives the values `WorldSettings` holds."""
+    from pathlib import Path
+
+    settings = WorldSettings()
+    rows = {line.split("|")[1].strip(): line for line in (Path(__file__).parents[1] / "book" / "synthetic-world.md").read_text().splitlines()
+            if line.startswith("| ") and line.count("|") == 4}
+    mdi, hmi = settings.optics("MDI"), settings.optics("HMI")
+    assert f"| {mdi.psf_sigma_px:g} pixels | {hmi.psf_sigma_px:g} pixel |" in rows["point-spread (Gaussian sigma)"]
+    assert f"| {mdi.noise_gauss:g} G, varying from record to record by {mdi.noise_scatter:.0%}" in rows["noise"]
+    assert f"| {hmi.noise_gauss:g} G |" in rows["noise"] and hmi.noise_scatter == 0.0
+    calibration = rows["calibration relative to the true field (`mdi_gain`)"]
+    assert f"| {mdi.gain:.2f}, varying from record to record by {mdi.gain_scatter:.0%} | {hmi.gain:.2f}, varying by {hmi.gain_scatter:.0%} |" in calibration
+    assert f"{settings.texture_mdi:.0%} of the field, with a {settings.texture_floor_mdi:g} G floor" in rows["fine structure"]
+    assert f"{settings.texture_hmi:.0%} of the field, with a {settings.texture_floor_hmi:g} G floor" in rows["fine structure"]
+    assert f"{settings.patch_threshold:g} G, varying from record to record by {settings.patch_scatter:.0%}" in rows["tracker's threshold"]
+    assert f"| {settings.patch_dilation} MDI pixels | {settings.hmi_patch_dilation} MDI pixels |" in rows["plage the tracker takes in around the flux"]
+
+
+def test_a_world_states_its_instruments_optics_and_knows_no_third_instrument():
+    settings = WorldSettings(mdi_gain=1.4, mdi_psf_sigma_px=0.85)
+    assert settings.optics("MDI").gain == 1.4 and settings.optics("MDI").psf_sigma_px == 0.85
+    assert settings.optics("HMI").gain == 1.0 and settings.true_factor == pytest.approx(1.4)
+    with pytest.raises(ValueError, match="no instrument 'GONG'"):
+        settings.optics("GONG")

@@ -50,6 +50,9 @@ class Params(BaseModel):
     regions_cycle23: int = Field(80, ge=1)
     regions_cycle24: int = Field(60, ge=1)
     overlap_regions: int = Field(10, ge=0, description="Regions in May-Oct 2010, seen by MDI and HMI.")
+    mdi_gain: float = Field(1.10, gt=0, description=(
+        "MDI's field over HMI's in the synthetic world: the true factor chapter 02 recovers (the study: 1.099 from its "
+        "histograms; Liu et al. 2012: 1.40 pixel to pixel)."))
     # Sampling (Section 2.4 of the study)
     observation_hours: float = Field(24.0, gt=0)
     prediction_hours: float = Field(24.0, gt=0)

@@ -96,8 +96,9 @@ def build_store(folder: str | Path, source: str, **params) -> Store:
     if source == "synthetic":
         from flarelib.sources.synthetic import build_synthetic
 
+        constants = {"mdi_gain": params["mdi_gain"]} if params.get("mdi_gain") is not None else None
         return build_synthetic(folder, params["seed"], params["regions_cycle23"], params["regions_cycle24"],
-                               params["overlap_regions"], params.get("workers", 0), params.get("progress"))
+                               params["overlap_regions"], params.get("workers", 0), params.get("progress"), constants)
     if source == "jsoc":
         return build_jsoc(folder, params["cache_dir"], params.get("jsoc_email"), jsoc_url=params.get("jsoc_url"),
                           hek_url=params.get("hek_url"), start=params.get("jsoc_start"), end=params.get("jsoc_end"))

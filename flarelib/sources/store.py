@@ -129,6 +129,12 @@ class Store:
         world = json.loads((self.folder / "world.json").read_text())
         return WorldSettings(**world["settings"]), regions_from_json(world["regions"])
 
+    @property
+    def world_settings(self) -> Any | None:
+        """The synthetic world's settings (`WorldSettings`: its constants, the instruments' true factor
+        among them), None for a store of the Sun."""
+        return self._world[0] if self.source == "synthetic" else None
+
     @cached_property
     def _record_rows(self) -> dict[tuple[str, int, pd.Timestamp], int]:
         """(SERIES, ARPNUM, T_REC) -> row position: a record found in a dictionary, not by comparing

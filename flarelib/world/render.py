@@ -92,13 +92,14 @@ def _draws(region: Region, instrument: Instrument, step: int, settings: WorldSet
     t = step * CADENCE_H
     mu = float(np.cos(np.deg2rad(region.lat)) * np.cos(np.deg2rad(float(region.cmd(t)))))
     rng = rng_for(settings.seed, "record", instrument.name, region.id, step)
-    field_noise = noise(settings.seed, instrument, rng, shape)
+    optics = settings.optics(instrument.name)
+    field_noise = noise(settings.seed, instrument, optics.noise_gauss, rng, shape)
     cut = int(rng.integers(3, 6)) if rng.uniform() < settings.p_size_jump else 0  # the tracker's box jumps
     nan_row = int(rng.integers(0, shape[0])) if rng.uniform() < settings.p_nan_pixels else None  # a dropout
     quality = BAD_QUALITY if rng.uniform() < settings.p_bad_quality else 0
     nan_keyword = str(rng.choice(["USFLUXL", "MEANGBL", "R_VALUE", "AREA"])) if rng.uniform() < settings.p_nan_keyword else None
-    gain = float(np.exp(rng.normal(0.0, instrument.gain_scatter)))
-    noise_scale = float(np.exp(rng.normal(0.0, instrument.noise_scatter)))
+    gain = float(np.exp(rng.normal(0.0, optics.gain_scatter)))
+    noise_scale = float(np.exp(rng.normal(0.0, optics.noise_scatter)))
     typical = settings.hmi_patch_threshold if instrument == HMI else settings.patch_threshold
     threshold = typical * float(np.exp(rng.normal(0.0, settings.patch_scatter)))
     return _Draws(t, mu, field_noise, cut, nan_row, quality, nan_keyword, gain, noise_scale, threshold)
@@ -123,10 +124,10 @@ def observe(region: Region, instrument: Instrument, step: int, settings: WorldSe
     shape = (grid.v.size, grid.u.size)
     draws = [_draws(region, instrument, step, settings, shape)]
     factor = SUBSAMPLE[instrument.series]
-    lattice = _los(region, instrument, grid, draws, slice(None, None, factor), slice(None, None, factor))
+    lattice = _los(region, instrument, settings, grid, draws, slice(None, None, factor), slice(None, None, factor))
     patch = _fine(_patch(lattice, draws, dilation(instrument, settings)), factor, shape)[0]
     at = (slice(None, None, every), slice(0, shape[1] - draws[0].cut, every))
-    los = lattice[..., : len(range(*at[1].indices(shape[1])))] if every == factor else _los(region, instrument, grid, draws, *at)
+    los = lattice[..., : len(range(*at[1].indices(shape[1])))] if every == factor else _los(region, instrument, settings, grid, draws, *at)
     observed = _observed(los, patch[at], instrument, grid, draws, settings, *at)[0]
     bitmap = np.where(patch[at], ON_PATCH | 4, 1).astype(np.int16)
     if draws[0].nan_row is not None:
@@ -148,7 +149,8 @@ def observe_keywords(region: Region, instrument: Instrument, step: int, settings
 CHUNK = 16  # records of a region rendered together (`chunk_keywords`)
 
 
-def _los(region: Region, instrument: Instrument, grid: Canvas, draws: list[_Draws], rows: slice, cols: slice) -> np.ndarray:
+def _los(region: Region, instrument: Instrument, settings: WorldSettings, grid: Canvas, draws: list[_Draws], rows: slice,
+         cols: slice) -> np.ndarray:
     """The noise-free line-of-sight field of records (`draws`) of a region on the pixels `rows` x
     `cols` of its box, (records, rows, columns), G, float32.
 
@@ -158,10 +160,11 @@ def _los(region: Region, instrument: Instrument, grid: Canvas, draws: list[_Draw
     image convolution; pixel by pixel, so any part of the box renders as it does in the whole. Once
     a bipole has stopped separating its shape no longer changes, only its amplitude: the records of
     a chunk that share a shape compute it once (`_shapes`)."""
-    psf = np.deg2rad(instrument.psf_sigma_px * instrument.cdelt_deg)
+    optics = settings.optics(instrument.name)
+    psf = np.deg2rad(optics.psf_sigma_px * instrument.cdelt_deg)
     u, v = grid.u[cols], grid.v[rows]
     t = np.array([d.t for d in draws])
-    seen = np.array([d.mu * instrument.gain * d.gain for d in draws])
+    seen = np.array([d.mu * optics.gain * d.gain for d in draws])
     smooth = np.zeros((t.size, v.size, u.size), dtype=np.float32)
     product = np.empty((v.size, u.size), dtype=np.float32)
     for bipole in region.bipoles:
@@ -264,7 +267,7 @@ def chunk_keywords(region: Region, instrument: Instrument, steps: np.ndarray, se
     factor = SUBSAMPLE[instrument.series]
     draws = [_draws(region, instrument, int(step), settings, shape) for step in steps]
     every = (slice(None, None, factor), slice(None, None, factor))
-    lattice = _los(region, instrument, grid, draws, *every)
+    lattice = _los(region, instrument, settings, grid, draws, *every)
     coarse = _patch(lattice, draws, dilation(instrument, settings))
     on_lattice = _observed(lattice, coarse, instrument, grid, draws, settings, *every)
     fine = _fine(coarse, factor, shape)
@@ -290,7 +293,7 @@ def chunk_keywords(region: Region, instrument: Instrument, steps: np.ndarray, se
                  slice(min(b[1].start for b in boxes.values()), max(b[1].stop for b in boxes.values())))
         chosen = list(boxes)
         mine = [draws[i] for i in chosen]
-        los = _los(region, instrument, grid, mine, *union)
+        los = _los(region, instrument, settings, grid, mine, *union)
         observed = np.empty((len(draws), *los.shape[1:]), np.float32)
         observed[chosen] = _observed(los, fine[chosen][:, union[0], union[1]], instrument, grid, mine, settings, *union)
         origin = (union[0].start, union[1].start)
