@@ -139,3 +139,13 @@ def test_a_world_built_with_another_true_factor_gives_it_back(tmp_path):
     result = qq_study(store, kept, n_boot=200)
     assert result.factor == pytest.approx(1.4, abs=0.07)
     assert result.factor_ci[0] > 1.2
+
+
+def test_the_overlap_regions_alone_give_the_whole_worlds_figure2(overlap_store):
+    """overlap_records renders only the regions both instruments see: Figure 2's fits are the whole
+    world's, for the calibration studies that try many worlds."""
+    from flarelib.sources.synthetic import overlap_records
+
+    whole, _ = keyword_regression(filter_store(overlap_store)[0])
+    alone, _ = keyword_regression(overlap_records(overlap_store.world_settings))
+    pd.testing.assert_frame_equal(alone, whole, check_exact=False, rtol=1e-12)

@@ -13,8 +13,9 @@ from typing import Callable
 
 import pandas as pd
 
-from flarelib.sources.store import Store, filter_store, open_store, settings_json, write_store
+from flarelib.sources.store import Store, apply_study_filters, bad_quality_bits, filter_store, open_store, settings_json, write_store
 from flarelib.world.flares import flare_catalogue
+from flarelib.world.instruments import HMI, MDI, hours
 from flarelib.world.records import keyword_records
 from flarelib.world.regions import generate_regions, regions_to_json
 from flarelib.world.settings import WorldSettings
@@ -79,3 +80,17 @@ def sampled_world(store: Store) -> SampledWorld:
 def world_windows(store: Store) -> pd.DataFrame:
     """The world's labelled windows as the study keeps them, with their last record's keywords."""
     return sampled_world(store).windows
+
+
+def overlap_records(settings: WorldSettings, workers: int = 0) -> pd.DataFrame:
+    """The records of only the world's regions that both instruments observe, kept by the study's
+    filters: all that Figure 2's correlations (`flarelib.fusion.keyword_regression`) read, in seconds
+    where the whole world takes minutes, for calibration studies (`benchmarks/figure2_levers.py`).
+    The same records as the whole world's, their ARPNUMs counted among themselves."""
+    regions = [r for r in generate_regions(settings) if r.t_start < hours(MDI.end) and r.t_end > hours(HMI.start)]
+    if settings.core_relaxes:
+        flare_catalogue(regions, settings, workers=workers)  # a region's first M1.0+ flare spends its core
+    records = keyword_records(regions, settings, workers=workers)
+    kept = [apply_study_filters(rows, bad_quality_bits(str(series), "synthetic"))[0]
+            for series, rows in records.groupby("SERIES", sort=False)]
+    return pd.concat(kept, ignore_index=True)
