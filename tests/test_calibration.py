@@ -170,4 +170,15 @@ def test_the_targets_table_states_what_the_tests_check():
     assert table.str.contains(str(calibration.TARGETS["ks"])).iloc[0]
     assert table["Table 2: positives after a QUIET day"] == f"the study's +- {calibration.TARGETS['share after QUIET']}"
     assert table["Figure 2: MEANGBL r of co-temporal records"] == "0.796 +- 0.02"
-    assert len(table) == 5 + len(calibration.TARGETS["event_rate"]) + len(calibration.TARGETS["figure2_r"])
+    assert table["Figure 2: R_VALUE and AREA r of co-temporal records"] == "between 0.796 and 0.97, +- 0.02"
+    assert len(table) == 6 + len(calibration.TARGETS["event_rate"]) + len(calibration.TARGETS["figure2_r"])
+
+
+def test_figure2_misses_name_the_keywords_outside_the_studys_values_or_range():
+    fits = pd.DataFrame({"r": {"USFLUXL": 0.985, "MEANGBL": 0.775, "R_VALUE": 0.77, "AREA": 0.991}})
+    found = calibration.figure2_misses(fits)
+    assert found == ["Figure 2 MEANGBL r 0.775, study 0.796 (within 0.02)",
+                     "Figure 2 AREA r 0.991, study between 0.796 and 0.97 (within 0.02)",
+                     "Figure 2 R_VALUE r 0.770, study between 0.796 and 0.97 (within 0.02)"]
+    inside = pd.DataFrame({"r": {"USFLUXL": 0.951, "MEANGBL": 0.815, "R_VALUE": 0.777, "AREA": 0.989}})
+    assert calibration.figure2_misses(inside) == []

@@ -13,9 +13,10 @@ magnetogram is re-rendered on demand and is identical to the one its keywords we
 Where each part lives:
 
 - `settings`: the world's size, seed and constants (`WorldSettings`).
-- `instruments`: MDI and HMI (pixel, point-spread, noise, gain and their scatter, mission span), the time axis, a record's noise.
+- `instruments`: MDI and HMI (series, pixel, mission span), the time axis, a record's noise.
 - `bipoles`: the Yeates (2020) bipolar magnetic region, Eq. 18, the world's building block.
 - `regions`: the regions, their bipoles and cores, rotation and NOAA numbers.
+- `canvas`: a region's pixel grid through each instrument, and the Sun's fine structure over it.
 - `render`: a record's magnetogram and keywords, one record or a chunk of a region's records.
 - `records`: which records each instrument takes, and the world's record table.
 - `flares`: the flare catalogue (every class) from each region's drivers.

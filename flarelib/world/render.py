@@ -21,45 +21,10 @@ from flarelib.keywords import ON_PATCH, area_mh, compute_keywords, pixel_area_cm
 from flarelib.schema import SUBSAMPLE
 from flarelib.seeding import rng_for
 from flarelib.world.bipoles import SIZE_FACTOR
+from flarelib.world.canvas import Canvas, canvas
 from flarelib.world.instruments import BAD_QUALITY, CADENCE_H, HMI, MDI, Instrument, noise
 from flarelib.world.regions import Bipole, Region
 from flarelib.world.settings import WorldSettings
-
-
-@dataclass(frozen=True)
-class Canvas:
-    """A region's pixel grid through one instrument, with its fine-structure fields (fixed per
-    region and instrument; a record blends two of them by its time, so structure evolves)."""
-
-    u: np.ndarray  # longitude offsets of the columns (radians, float32)
-    v: np.ndarray  # latitude offsets of the rows
-    textures: tuple[np.ndarray, np.ndarray]
-
-
-def _unit_texture(rng: np.random.Generator, shape: tuple[int, int], sigma_px: float) -> np.ndarray:
-    field = ndimage.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma_px)
-    return field / np.float32(field.std() or 1.0)
-
-
-_CANVASES: dict[tuple, Canvas] = {}
-
-
-def canvas(region: Region, instrument: Instrument, settings: WorldSettings) -> Canvas:
-    """The region's grid through the instrument (cached: a region's records share it)."""
-    key = (settings.seed, region.id, instrument.name, region.half_lon, region.half_lat)
-    if key not in _CANVASES:
-        if len(_CANVASES) > 64:
-            _CANVASES.clear()
-        scale = region.hmi_scale if instrument == HMI else 1.0
-        nx = max(8, int(round(2 * region.half_lon * scale / instrument.cdelt_deg)))
-        ny = max(8, int(round(2 * region.half_lat * scale / instrument.cdelt_deg)))
-        u = np.deg2rad((np.arange(nx) - (nx - 1) / 2) * instrument.cdelt_deg).astype(np.float32)
-        v = np.deg2rad((np.arange(ny) - (ny - 1) / 2) * instrument.cdelt_deg).astype(np.float32)
-        rng = rng_for(settings.seed, "texture", instrument.name, region.id)
-        # fine structure finer than an MDI pixel: HMI resolves it, MDI sees it as pixel-to-pixel scatter
-        sigma = settings.texture_sigma_deg / instrument.cdelt_deg
-        _CANVASES[key] = Canvas(u, v, (_unit_texture(rng, (ny, nx), sigma), _unit_texture(rng, (ny, nx), sigma)))
-    return _CANVASES[key]
 
 
 @dataclass(frozen=True)

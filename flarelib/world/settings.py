@@ -50,20 +50,21 @@ class WorldSettings:
     # calibration and noise scatter around its instrument's, fitted to the study's Figure 2 (USFLUXL r = 0.970,
     # MEANGBL r = 0.796). HMI is the reference: its gain is 1.
     mdi_gain: float = 1.10
-    mdi_psf_sigma_px: float = 1.6
-    mdi_noise_gauss: float = 20.0
-    mdi_gain_scatter: float = 0.20
+    mdi_psf_sigma_px: float = 1.0  # a FWHM of 2.4 pixels, about 5": MDI's resolution
+    mdi_noise_gauss: float = 15.0  # the quiet Sun's sd in the real SMARP cutout of 2010-07-14 (15.2 G)
+    mdi_gain_scatter: float = 0.15
     mdi_noise_scatter: float = 0.50
     hmi_psf_sigma_px: float = 0.9
     hmi_noise_gauss: float = 7.0
     hmi_gain_scatter: float = 0.05
-    hmi_noise_scatter: float = 0.0
-    # what the instruments see beyond the smooth bipoles: fine structure, relative and absolute (G)
+    hmi_noise_scatter: float = 0.4
+    # what the instruments see beyond the smooth bipoles: the Sun's fine structure, one for both (it sets the
+    # weak field's gradients, MEANGBL's level), relative to the field and absolute (G), as each instrument sees it
     texture_mdi: float = 0.06  # fine structure relative to the field, at each instrument's pixel
-    texture_hmi: float = 0.08
+    texture_hmi: float = 0.05
     texture_floor_mdi: float = 48.0  # fine structure of the weak field (G)
-    texture_floor_hmi: float = 24.0
-    texture_sigma_deg: float = 0.024  # the fine structure's correlation length
+    texture_floor_hmi: float = 38.0
+    texture_sigma_deg: float = 0.045  # the fine structure's correlation length: HMI resolves it, MDI samples it
     patch_threshold: float = 10.0  # the smoothed field that defines the tracked patch (G)
     hmi_patch_threshold: float = 5.0  # HMI's tracker, with a third of MDI's noise, follows weaker field
     patch_scatter: float = 0.6  # record-to-record scatter of the tracker's threshold (sd of its ln)
