@@ -26,11 +26,9 @@ from flarelib.study.published import FIGURE2_R
 from flarelib.world.settings import WorldSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-LEVERS = [  # one at a time, from the world's settings, then together
-    "mdi_psf_sigma_px=0.85", "mdi_gain_scatter=0.1", "mdi_noise_gauss=10", "mdi_noise_scatter=0.3",
-    "texture_floor_mdi=16", "hmi_noise_scatter=0.3",
-    "mdi_psf_sigma_px=0.85,mdi_gain_scatter=0.12,mdi_noise_gauss=10,mdi_noise_scatter=0.6,texture_floor_mdi=40,"
-    "hmi_noise_scatter=0.47",
+LEVERS = [  # one at a time, from the world's settings (flarelib.world.settings)
+    "mdi_psf_sigma_px=1.6", "mdi_gain_scatter=0.25", "mdi_noise_gauss=20", "mdi_noise_scatter=0.8",
+    "hmi_noise_scatter=0", "texture_floor_mdi=30", "texture_floor_hmi=24", "texture_sigma_deg=0.024",
 ]
 
 
