@@ -244,14 +244,19 @@ def bad_quality_bits(series: str, source: str) -> int:
     return SERIES[series].bad_quality_bits
 
 
-def filter_store(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The study's record filters applied per series; returns kept and dropped (with reasons)."""
+def filter_records(records: pd.DataFrame, source: str, skip=()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The study's record filters applied per series of a source's records; returns kept and dropped
+    (with reasons)."""
     kept, dropped = [], []
-    for series, records in store.records.groupby("SERIES", sort=False):
-        k, d = apply_study_filters(records, bad_quality_bits(str(series), store.source),
-                                   skip=store.provenance.get("filters_applied_upstream", ()))
+    for series, group in records.groupby("SERIES", sort=False):
+        k, d = apply_study_filters(group, bad_quality_bits(str(series), source), skip=skip)
         kept.append(k), dropped.append(d)
     return pd.concat(kept, ignore_index=True), pd.concat(dropped, ignore_index=True)
+
+
+def filter_store(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The study's record filters applied per series of a store; returns kept and dropped (with reasons)."""
+    return filter_records(store.records, store.source, skip=store.provenance.get("filters_applied_upstream", ()))
 
 
 def settings_json(settings: Any) -> dict[str, Any]:

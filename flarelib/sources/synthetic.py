@@ -13,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-from flarelib.sources.store import Store, apply_study_filters, bad_quality_bits, filter_store, open_store, settings_json, write_store
+from flarelib.sources.store import Store, filter_records, filter_store, open_store, settings_json, write_store
 from flarelib.world.flares import flare_catalogue
 from flarelib.world.instruments import HMI, MDI, hours
 from flarelib.world.records import keyword_records
@@ -90,7 +90,4 @@ def overlap_records(settings: WorldSettings, workers: int = 0) -> pd.DataFrame:
     regions = [r for r in generate_regions(settings) if r.t_start < hours(MDI.end) and r.t_end > hours(HMI.start)]
     if settings.core_relaxes:
         flare_catalogue(regions, settings, workers=workers)  # a region's first M1.0+ flare spends its core
-    records = keyword_records(regions, settings, workers=workers)
-    kept = [apply_study_filters(rows, bad_quality_bits(str(series), "synthetic"))[0]
-            for series, rows in records.groupby("SERIES", sort=False)]
-    return pd.concat(kept, ignore_index=True)
+    return filter_records(keyword_records(regions, settings, workers=workers), "synthetic")[0]
