@@ -152,7 +152,14 @@ def test_ctrl_c_ends_a_run_with_one_line_saying_how_to_resume(tiny, tmp_path):
     tiny.write("02_b", {"image_size": 64}, extra=SLEEPER)
     run_dir = tmp_path / "run"
     command = [sys.executable, "-m", "flarelib", "run", "--params", str(tiny.params_file), "--run-dir", str(run_dir)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # A terminal's foreground job: SIGINT handled, even where pytest itself was started in the background by a
+    # shell without job control, which has it ignore SIGINT, as its children would (a handler is not inherited).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+    finally:
+        signal.signal(signal.SIGINT, before)
     try:
         deadline = time.monotonic() + 120
         while not (run_dir / "sleeping").exists():
