@@ -68,13 +68,13 @@ def canvas(region: Region, instrument: Instrument, settings: WorldSettings) -> C
         if len(_CANVASES) > 64:
             _CANVASES.clear()
         hu, hv = _grid(region, HMI)
-        rng = rng_for(settings.seed, "fine structure", region.id)
-        sigma = settings.texture_sigma_deg / HMI.cdelt_deg
-        fine = tuple(_unit_texture(rng, (hv.size, hu.size), sigma) for _ in range(2))
         if instrument == HMI:
-            _CANVASES[key] = Canvas(hu, hv, fine)
+            rng = rng_for(settings.seed, "fine structure", region.id)
+            sigma = settings.texture_sigma_deg / HMI.cdelt_deg
+            _CANVASES[key] = Canvas(hu, hv, tuple(_unit_texture(rng, (hv.size, hu.size), sigma) for _ in range(2)))
         else:
             u, v = _grid(region, instrument)
             rows, cols = _on_lattice(v, hv), _on_lattice(u, hu)
+            fine = canvas(region, HMI, settings).textures  # drawn once per region, for both instruments
             _CANVASES[key] = Canvas(u, v, tuple(np.ascontiguousarray(f[np.ix_(rows, cols)]) for f in fine))
     return _CANVASES[key]
